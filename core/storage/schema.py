@@ -1,0 +1,8 @@
+"""Imports every table module so that Base.metadata is complete (for Alembic and for tests)."""
+
+from core.audit import tables as _audit  # noqa: F401
+from core.auth import tables as _auth  # noqa: F401
+from core.fleet import tables as _fleet  # noqa: F401
+from core.storage.base import Base
+
+metadata = Base.metadata
