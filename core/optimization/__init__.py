@@ -1,0 +1,1 @@
+"""Battery schedule optimization: an LP per device (or per grid-coupled fleet) solved by HiGHS."""
