@@ -1,0 +1,65 @@
+"""Where and how to reach an MQTT broker, and the one place paho clients are built from it."""
+
+from __future__ import annotations
+
+import ssl
+import uuid
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    """Connection settings. TLS is on when ca_path is set; cert_path/key_path add a client certificate
+    (devices authenticate with certificates GridRoom issues; the control room may too)."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    client_id: str = ""  # empty: a unique id is generated per client
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_path: str | None = None
+    cert_path: str | None = None
+    key_path: str | None = None
+    keepalive_s: int = 30
+    reconnect_min_delay_s: float = 0.5
+    reconnect_max_delay_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if (self.cert_path is None) != (self.key_path is None):
+            raise ValueError("a client certificate needs both cert_path and key_path")
+        if self.cert_path is not None and self.ca_path is None:
+            raise ValueError("a client certificate needs ca_path to verify the broker")
+        if not 0 < self.reconnect_min_delay_s <= self.reconnect_max_delay_s:
+            raise ValueError("need 0 < reconnect_min_delay_s <= reconnect_max_delay_s")
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.ca_path is not None
+
+    def make_client(self, client_id: str | None = None, *, role: str = "gridroom") -> mqtt.Client:
+        """A paho 2.x client (callback API v2, MQTT 3.1.1, clean session) with auth, TLS and backoff set.
+
+        The caller sets callbacks and a last will, then connects.
+        """
+        cid = client_id or self.client_id or f"{role}-{uuid.uuid4().hex[:12]}"
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=cid,
+            protocol=mqtt.MQTTv311,
+            clean_session=True,
+        )
+        if self.username is not None:
+            client.username_pw_set(self.username, self.password)
+        if self.uses_tls:
+            client.tls_set(
+                ca_certs=self.ca_path,
+                certfile=self.cert_path,
+                keyfile=self.key_path,
+                cert_reqs=ssl.CERT_REQUIRED,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        # paho doubles the delay on every failed attempt up to the cap, and resets it after a CONNACK.
+        client.reconnect_delay_set(self.reconnect_min_delay_s, self.reconnect_max_delay_s)  # type: ignore[arg-type]
+        return client
