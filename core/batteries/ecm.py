@@ -40,7 +40,7 @@ class TheveninCells:
 
     `capacity_ah`, `resistance_scale` and `soh` may be reassigned by the owner (e.g. fault injection);
     `soc` (0-1), `rc_voltage_v`, `temp_c` evolve in `step`; `current_a`, `voltage_v`, `r0_ohm`,
-    `heat_w` hold the values of the latest step.
+    `r1_ohm`, `c1_f`, `heat_w` hold the values of the latest step.
     """
 
     def __init__(
@@ -86,8 +86,10 @@ class TheveninCells:
         self.current_a = np.zeros(n)
         self.heat_w = np.zeros(n)
         self.charge_throughput_ah = np.zeros(n)
-        r0, _, _ = self.params.rc_at(self.temp_c, self.current_a, self.soc)
+        r0, r1, c1 = self.params.rc_at(self.temp_c, self.current_a, self.soc)
         self.r0_ohm = r0 * self._resistance_multiplier()
+        self.r1_ohm = r1 * self._resistance_multiplier()
+        self.c1_f = c1
         self.voltage_v = self.params.ocv_v_at(self.soc)
 
     def _resistance_multiplier(self) -> np.ndarray:
@@ -106,6 +108,22 @@ class TheveninCells:
     def source_voltage_v(self) -> np.ndarray:
         """OCV minus the RC branch voltage: the terminal voltage the cells would show at zero R0 drop."""
         return self.params.ocv_v_at(self.soc) - self.rc_voltage_v
+
+    def step_response(self, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Linearized end-of-step terminal voltage: V_end ~= source_v - resistance_ohm * I for a step of `dt_s`.
+
+        Uses the R0, R1, C1 of the latest step and the local OCV slope. A caller that must choose the
+        currents (parallel packs sharing a bus) solves with these, which is implicit in the RC branch
+        and SoC and so stays stable for steps much longer than tau; using R0 alone oscillates.
+        """
+        dt = require_dt(dt_s)
+        decay = np.exp(-dt / (self.r1_ohm * self.c1_f))
+        ocv_slope = self.params.ocv_slope_v_at(self.soc)
+        source_v = self.params.ocv_v_at(self.soc) - self.rc_voltage_v * decay
+        resistance_ohm = (
+            self.r0_ohm + self.r1_ohm * (1.0 - decay) + ocv_slope * dt / (3600.0 * self.usable_capacity_ah)
+        )
+        return source_v, resistance_ohm
 
     def step(
         self, current_a: float | np.ndarray, dt_s: float, extra_heat_w: np.ndarray | None = None
@@ -153,5 +171,7 @@ class TheveninCells:
         self.current_a = np.array(current)
         self.heat_w = heat_w
         self.r0_ohm = r0
+        self.r1_ohm = r1
+        self.c1_f = c1
         self.voltage_v = self.params.ocv_v_at(self.soc) - current * r0 - u_end
         return self.voltage_v
