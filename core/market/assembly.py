@@ -16,6 +16,7 @@ from core.market.errors import TimeSeriesImportError, note
 from core.market.series import TimeSeries
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+MAX_INTERVALS = 5_000_000  # a century at 15 min; more means a typo in a year, not a longer history
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,9 @@ def assemble(
                                     f"{_iso(seconds[i])} is not on the {step} grid starting {_iso(seconds[0])}")
 
     index = (seconds - seconds[0]) // step_s
+    if index[-1] >= MAX_INTERVALS:
+        raise TimeSeriesImportError(source, int(lines[-1]), "series length",
+                                    f"{_iso(seconds[0])}..{_iso(seconds[-1])} at {step} is more than {MAX_INTERVALS} intervals")
     full = np.full(int(index[-1]) + 1, np.nan)
     full[index] = values
     full_lines = np.zeros(full.size, dtype=np.int64)

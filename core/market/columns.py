@@ -75,6 +75,9 @@ def read_points(table: CsvTable, time_column: int, value_column: int, zone: str 
         if stamp is None:
             raise TimeSeriesImportError(source, row.line, "readable timestamps",
                                         f"{row.cells[time_column][:40]!r} in {time_name!r} is not a timestamp")
+        if stamp.microsecond:
+            raise TimeSeriesImportError(source, row.line, "whole seconds",
+                                        f"timestamp {row.cells[time_column][:40]!r} has a fraction of a second")
         aware = stamp.tzinfo is not None
         if saw_aware is not None and aware != saw_aware:
             raise TimeSeriesImportError(source, row.line, "one timestamp style",
@@ -82,22 +85,32 @@ def read_points(table: CsvTable, time_column: int, value_column: int, zone: str 
         saw_aware = aware
         value = parse_number(row.cells[value_column], source=source, line=row.line, column=value_name,
                              decimal_comma=decimal_comma)
-        if aware:
-            start = stamp.astimezone(timezone.utc)
-        elif localizer is not None:
-            start = _localize(localizer, stamp, value, row.line, source, notes)
-            if start is None:
-                continue
-        elif header_says_utc:
-            start = stamp.replace(tzinfo=timezone.utc)
-        else:
+        if not header_says_utc and localizer is None and stamp.tzinfo is None:
             raise TimeSeriesImportError(
                 source, row.line, "time zone required",
                 f"timestamp {row.cells[time_column]!r} has no offset and header {time_name!r} does not say UTC; "
                 "pass zone= (e.g. 'Europe/Brussels') or 'UTC'",
             )
+        try:
+            start = _to_utc(stamp, localizer, value, row.line, source, notes)
+        except OverflowError:
+            raise TimeSeriesImportError(source, row.line, "timestamps in range",
+                                        f"{row.cells[time_column][:40]!r} is outside the representable range") from None
+        if start is None:
+            continue
         points.append(Point(row.line, start, value))
     return points
+
+
+def _to_utc(stamp: datetime, localizer: WallClockLocalizer | None, value: float, line: int, source: str,
+            notes: list[str]) -> datetime | None:
+    """UTC start of a row, None for a row dropped by a reported rule."""
+    if stamp.tzinfo is not None:
+        return stamp.astimezone(timezone.utc)
+    if localizer is not None:
+        return _localize(localizer, stamp, value, line, source, notes)
+    # Naive and no zone: the caller has checked that the header says UTC.
+    return stamp.replace(tzinfo=timezone.utc)
 
 
 def _localize(localizer: WallClockLocalizer, wall: datetime, value: float, line: int, source: str,
