@@ -16,6 +16,7 @@ class CountersSnapshot:
     messages: int
     decoded: int
     rejected: int
+    ignored: int  # deliberate no-ops, e.g. an empty retained status clearing a decommissioned device
     rejects_by_reason: Mapping[str, int]
     rejects_by_device: Mapping[str, int]
     batches: int
@@ -28,11 +29,12 @@ class CountersSnapshot:
 
 @dataclass
 class IngestCounters:
-    """Thread-safe counters of what the ingest saw. Every message is either decoded or rejected."""
+    """Thread-safe counters of what the ingest saw: messages = decoded + rejected + ignored."""
 
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _messages: int = 0
     _decoded: int = 0
+    _ignored: int = 0
     _batches: int = 0
     _queue_depth: int = 0
     _max_queue_depth: int = 0
@@ -49,11 +51,13 @@ class IngestCounters:
         decoded: int,
         rejects: list[tuple[str, str | None]],
         queue_depth: int,
+        ignored: int = 0,
     ) -> None:
         """Count one processed batch; rejects are (reason, device_id or None) pairs."""
         with self._lock:
             self._messages += messages
             self._decoded += decoded
+            self._ignored += ignored
             self._batches += 1
             self._queue_depth = queue_depth
             self._max_queue_depth = max(self._max_queue_depth, queue_depth)
@@ -79,6 +83,7 @@ class IngestCounters:
                 messages=self._messages,
                 decoded=self._decoded,
                 rejected=sum(self._by_reason.values()),
+                ignored=self._ignored,
                 rejects_by_reason=MappingProxyType(dict(self._by_reason)),
                 rejects_by_device=MappingProxyType(dict(self._by_device)),
                 batches=self._batches,
