@@ -51,16 +51,18 @@ class AgeingModel:
         return cls(calendar_fade_per_year=0.0, cycle_fade_per_efc=0.0)
 
     def fade(
-        self, dt_s: float, temp_c: np.ndarray, charge_throughput_ah: np.ndarray, capacity_ah: np.ndarray
+        self, dt_s: float, temp_c: np.ndarray, throughput: np.ndarray, capacity: np.ndarray
     ) -> np.ndarray:
         """Capacity fade (fraction of beginning-of-life capacity) accumulated over `dt_s`.
 
-        `charge_throughput_ah` is |I| dt / 3600 in the step (either direction); `capacity_ah` the
-        beginning-of-life capacity it is compared to.
+        `throughput` is the charge or energy that passed in the step in either direction (|I| dt in Ah,
+        or |P| dt in kWh); `capacity` the beginning-of-life capacity in the same unit.
         """
-        temperature_factor = np.exp2((np.asarray(temp_c) - self.reference_temp_c) / self.doubling_temp_c)
+        # Clamp so that a runaway temperature cannot overflow the exponential.
+        temp = np.minimum(np.asarray(temp_c), 150.0)
+        temperature_factor = np.exp2((temp - self.reference_temp_c) / self.doubling_temp_c)
         calendar = self.calendar_fade_per_year * dt_s / SECONDS_PER_YEAR * temperature_factor
-        cycles = self.cycle_fade_per_efc * charge_throughput_ah / (2.0 * capacity_ah)
+        cycles = self.cycle_fade_per_efc * throughput / (2.0 * capacity)
         return calendar + cycles
 
     def aged_soh(self, soh: np.ndarray, fade: np.ndarray) -> np.ndarray:
