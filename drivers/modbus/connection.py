@@ -48,6 +48,8 @@ class ModbusEndpoint:
         self._client: AsyncModbusTcpClient | None = None
         self._backoff_s = 0.0
         self._next_attempt_at = float("-inf")
+        self._inflight: asyncio.Future | None = None
+        self._lost_inflight = False
         self.references = 0
 
     @property
@@ -80,7 +82,13 @@ class ModbusEndpoint:
             raise NotConnected(f"{self.name} is down; next reconnect attempt in {wait_s:.1f} s")
         # reconnect_delay=0: pymodbus must not reconnect on its own, the backoff is ours.
         client = AsyncModbusTcpClient(
-            self.host, port=self.port, timeout=self.timeout_s, retries=0, reconnect_delay=0, name=self.name
+            self.host,
+            port=self.port,
+            timeout=self.timeout_s,
+            retries=0,
+            reconnect_delay=0,
+            name=self.name,
+            trace_connect=self._on_connection_change,
         )
         try:
             ok = await asyncio.wait_for(client.connect(), self.timeout_s)
@@ -94,6 +102,13 @@ class ModbusEndpoint:
         self._client = client
         self._backoff_s = 0.0
         self._next_attempt_at = float("-inf")
+
+    def _on_connection_change(self, connected: bool) -> None:
+        # pymodbus leaves a request sent just before the peer closed waiting for its full timeout;
+        # a lost connection ends it at once instead.
+        if not connected and self._inflight is not None and not self._inflight.done():
+            self._lost_inflight = True
+            self._inflight.cancel()
 
     def _drop(self) -> None:
         if self._client is not None:
@@ -125,8 +140,16 @@ class ModbusEndpoint:
         if client is None or not client.connected:
             self._drop()
             raise NotConnected(f"{what}: not connected")
+        self._lost_inflight = False
+        self._inflight = asyncio.ensure_future(request(client))
         try:
-            response = await asyncio.wait_for(request(client), self.timeout_s)
+            response = await asyncio.wait_for(self._inflight, self.timeout_s)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not self._lost_inflight or (current is not None and current.cancelling()):
+                raise  # cancelled by our caller, not by a lost connection
+            self._drop()
+            raise NotConnected(f"{what}: connection lost while waiting for the answer") from None
         except asyncio.TimeoutError:
             # The connection stays up: pymodbus skips a late answer by its transaction id.
             raise DriverTimeout(f"{what}: no answer within {self.timeout_s} s") from None
@@ -140,6 +163,8 @@ class ModbusEndpoint:
             raise NotConnected(f"{what}: connection lost ({exc})") from exc
         except ModbusException as exc:
             raise DriverError(f"{what}: {exc}") from exc
+        finally:
+            self._inflight = None
         if response.isError():
             code = int(getattr(response, "exception_code", 0))
             raise ModbusExceptionResponse(code, f"{what}: device answered Modbus exception code {code}")

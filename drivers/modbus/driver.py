@@ -141,9 +141,9 @@ class ModbusSunSpecDriver:
     # -- lifecycle -----------------------------------------------------------------------------
     def _acquire(self) -> ModbusEndpoint:
         if self._endpoint is None:
-            pool = self._pool or pool_for_running_loop()
-            self._pool = pool
-            self._endpoint = pool.acquire(self.host, self.port, clock=self._clock, timeout_s=self._timeout_s)
+            if self._pool is None:  # not `or`: an empty pool is falsy
+                self._pool = pool_for_running_loop()
+            self._endpoint = self._pool.acquire(self.host, self.port, clock=self._clock, timeout_s=self._timeout_s)
         return self._endpoint
 
     async def connect(self) -> None:
