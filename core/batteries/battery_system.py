@@ -70,6 +70,8 @@ class BatterySystem:
                             ("resistance_sigma", resistance_sigma)):
             if not np.isfinite(value) or not 0.0 <= value <= 0.3:
                 raise InvalidBatteryParameter(f"{name} must be in [0, 0.3], got {value!r}")
+        if not np.isfinite(initial_soc) or not 0.0 <= initial_soc <= 1.0:
+            raise InvalidBatteryParameter(f"initial_soc must be in [0, 1] (a fraction), got {initial_soc!r}")
         self.n_packs = int(n_packs)
         self.cells_per_pack = int(cells_per_pack)
         self.shape = (self.n_packs, self.cells_per_pack)

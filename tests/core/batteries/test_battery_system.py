@@ -75,6 +75,16 @@ def test_impossible_power_raises_a_typed_error():
         small_system().step(1.0, power_kw=1e6)
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    field=st.sampled_from(["initial_soc", "capacity_sigma", "resistance_sigma", "soc_sigma"]),
+    value=st.one_of(st.floats(max_value=-1e-6), st.floats(min_value=1.01), st.just(float("nan"))),
+)
+def test_invalid_system_parameters_are_rejected(field, value):
+    with pytest.raises(InvalidBatteryParameter, match=field):
+        BatterySystem(n_packs=2, cells_per_pack=2, **{field: value})
+
+
 def test_step_needs_exactly_one_setpoint():
     system = small_system()
     with pytest.raises(InvalidBatteryParameter):
