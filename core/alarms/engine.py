@@ -22,6 +22,7 @@ from core.alarms.inputs import AlarmInputEvent
 from core.alarms.layout import SourceLayout, build_layout, layout_key, metric_values
 from core.alarms.rules import AlarmRule, Comparison, DeviceOfflineRule, EventRule, ThresholdRule, validate_rule_set
 from core.alarms.snapshot import FleetSnapshot
+from core.alarms.store import AlarmStore
 from core.alarms.states import (
     Acknowledge,
     AlarmEvent,
@@ -82,7 +83,7 @@ class AlarmEngine:
         self,
         rules: Iterable[AlarmRule],
         clock: Clock,
-        store,  # AlarmStore
+        store: AlarmStore,
         *,
         chatter_policy: ChatterPolicy | None = None,
         max_shelve: timedelta = timedelta(hours=24),
