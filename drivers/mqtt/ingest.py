@@ -38,7 +38,6 @@ StatusSink = Callable[[list[StatusChange]], None]
 FlushMode = Literal["thread", "inline"]
 
 _TOPIC_CACHE_LIMIT = 100_000
-_HANDLED_KINDS = frozenset({TopicKind.TELEMETRY, TopicKind.STATUS, TopicKind.CELLS})
 
 
 class TelemetryIngest:
@@ -243,23 +242,29 @@ class TelemetryIngest:
         ignored = 0
         degraded = self._degraded
         row_of = self._state.row_of
+        auto_register = self._auto_register
         for msg in batch:
             topic = ""
             try:
                 topic = msg.topic
                 parsed = self._parse(topic)
                 kind = parsed.kind
-                if kind is TopicKind.TELEMETRY and row_of(parsed.device_id) is None and not self._auto_register:
-                    # Cheapest rejection first: no point validating what nobody registered.
-                    raise PayloadRejected(RejectReason.UNKNOWN_DEVICE, parsed.device_id, topic)
-                if kind not in _HANDLED_KINDS:
+                if kind is TopicKind.TELEMETRY:  # the hot path: enum identity checks, no hashing
+                    if row_of(parsed.device_id) is None and not auto_register:
+                        # Cheapest rejection first: no point validating what nobody registered.
+                        raise PayloadRejected(RejectReason.UNKNOWN_DEVICE, parsed.device_id, topic)
+                    message = decode_parsed(parsed, topic, msg.payload)
+                    if auto_register:
+                        self._known(parsed, topic, message)
+                elif kind is TopicKind.STATUS or kind is TopicKind.CELLS:
+                    if kind is TopicKind.STATUS and not msg.payload:
+                        # An empty retained status is how a decommissioned device's status is cleared.
+                        ignored += 1
+                        continue
+                    message = decode_parsed(parsed, topic, msg.payload)
+                    self._known(parsed, topic, message)
+                else:
                     raise PayloadRejected(RejectReason.UNKNOWN_TOPIC, parsed.device_id, topic, "not an ingest topic")
-                if kind is TopicKind.STATUS and not msg.payload:
-                    # An empty retained status is how a decommissioned device's status is cleared.
-                    ignored += 1
-                    continue
-                message = decode_parsed(parsed, topic, msg.payload)
-                self._known(parsed, topic, message)
             except PayloadRejected as exc:
                 rejects.append((exc.reason, exc.device_id))
                 self._log_reject(exc)
