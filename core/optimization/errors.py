@@ -16,6 +16,9 @@ class InvalidOptimizationInput(GridRoomError, ValueError):
         self.field = field
         self.index = index
 
+    def __reduce__(self):  # keep the fields when the error crosses a process boundary
+        return (type(self), (str(self), self.field, self.index))
+
 
 class InfeasiblePlan(GridRoomError):
     """No plan can meet the constraints.
@@ -38,6 +41,9 @@ class InfeasiblePlan(GridRoomError):
         self.step_index = step_index
         self.at = at
         self.device_index = device_index
+
+    def __reduce__(self):  # keep the fields when the error crosses a process boundary
+        return (type(self), (str(self), self.constraint, self.step_index, self.at, self.device_index))
 
 
 class SolverFailure(GridRoomError):

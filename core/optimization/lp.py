@@ -28,7 +28,7 @@ _HIGHS_OPTIONS: dict[str, object] = {
     "output_flag": False,
     "threads": 1,
     "random_seed": 0,
-    "presolve": "on",
+    "presolve": "off",  # measured: 1.4 ms vs 3.2 ms per device; this LP has little to presolve
     "solver": "simplex",
     "simplex_strategy": 1,  # serial dual simplex: no thread-timing dependence
     "parallel": "off",
@@ -146,7 +146,7 @@ def _second_stage(
     and huge weights hurt HiGHS's numerics. The second run starts from the first run's basis.
     """
     best = float(highs.getInfo().objective_function_value)
-    slack = 1e-6 * max(1.0, abs(best))
+    slack = 1e-7 + 1e-9 * abs(best)  # about HiGHS's primal feasibility tolerance: tighter could fail
     layout = arrays.layout
     if layout.has_tracking:
         cols = np.arange(layout.over_start, layout.n_cols, dtype=np.int32)
