@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from drivers.base import DriverError
 from drivers.modbus.sunspec_models import ModelDef, PointDef, load_model_def
@@ -141,14 +141,38 @@ class ModelValues:
         return scale(raw, self.sf_of(name))
 
 
+class _LazyRawValues(Mapping[str, RawValue]):
+    """Point name -> raw value, decoded on first access (a poll needs a dozen of a model's points)."""
+
+    __slots__ = ("_model", "_registers", "_cache")
+
+    def __init__(self, model: ModelDef, registers: Sequence[int]) -> None:
+        self._model = model
+        self._registers = registers
+        self._cache: dict[str, RawValue] = {}
+
+    def __getitem__(self, name: str) -> RawValue:
+        try:
+            return self._cache[name]
+        except KeyError:
+            point = self._model.points[name]  # KeyError for unknown names, as a Mapping should
+            value = self._cache[name] = decode_point(point, self._registers[point.offset : point.offset + point.size])
+            return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._model.points)
+
+    def __len__(self) -> int:
+        return len(self._model.points)
+
+
 def decode_model(model: ModelDef, registers: Sequence[int]) -> ModelValues:
-    """Decode all fixed points of model from its registers (starting at its ID register)."""
+    """Decode the fixed points of model from its registers (starting at its ID register)."""
     if len(registers) < model.total_registers:
         raise SunSpecValueError(
             f"model {model.model_id} needs {model.total_registers} registers, got {len(registers)}"
         )
-    raw = {p.name: decode_point(p, registers[p.offset : p.offset + p.size]) for p in model.points.values()}
-    return ModelValues(model, raw)
+    return ModelValues(model, _LazyRawValues(model, list(registers[: model.total_registers])))
 
 
 def encode_model(model: ModelDef, raw: Mapping[str, RawValue]) -> list[int]:
