@@ -1,0 +1,3 @@
+from gridroom.cli import main
+
+raise SystemExit(main())

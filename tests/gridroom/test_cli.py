@@ -1,0 +1,119 @@
+"""The gridroom command end to end, as separate processes where signals and stdin matter."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.demo import DEMO_USERS
+from gridroom.cli import main
+
+ADMIN = DEMO_USERS[0]
+
+
+@pytest.fixture
+def demo_db(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    assert main(["--database", url, "demo", "--seed-only"]) == 0
+    return url
+
+
+def run(args: list[str], stdin: str = "", env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "gridroom", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_help_lists_the_commands():
+    out = run(["--help"]).stdout
+    for command in ("gui", "demo", "serve", "db", "users", "audit"):
+        assert command in out
+
+
+def test_user_management_from_the_cli_is_audited(demo_db):
+    db = ["--database", demo_db]
+    pw = ADMIN.password + "\n"
+    r = run([*db, "users", "create", "zoe", "--role", "viewer", "--admin", ADMIN.username, "--password-stdin"], pw + "Temporary-Pass-1\n")
+    assert r.returncode == 0, r.stderr
+    r = run([*db, "users", "set-role", "zoe", "operator", "--admin", ADMIN.username, "--password-stdin"], pw)
+    assert r.returncode == 0, r.stderr
+    r = run([*db, "users", "deactivate", "zoe", "--admin", ADMIN.username, "--password-stdin"], pw)
+    assert r.returncode == 0, r.stderr
+    r = run([*db, "users", "list", "--status", "inactive", "--admin", ADMIN.username, "--password-stdin"], pw)
+    assert [line.split()[:3] for line in r.stdout.splitlines()[1:]] == [["zoe", "operator", "inactive"]]
+    out = Path(demo_db.removeprefix("sqlite:///")).with_name("audit.json")
+    r = run([*db, "audit", "export", "--format", "json", "--out", str(out), "--action", "user.", "--admin", ADMIN.username, "--password-stdin"], pw)
+    assert r.returncode == 0, r.stderr
+    import json
+
+    actions = [row["action"] for row in json.loads(out.read_text())["entries"]]
+    assert actions[:3] == ["user.deactivate", "user.set_role", "user.create"]
+
+
+def test_cli_refusals_are_clear_and_exit_nonzero(demo_db):
+    db = ["--database", demo_db]
+    r = run([*db, "users", "create", "x1", "--role", "root", "--admin", ADMIN.username, "--password-stdin"], ADMIN.password + "\n")
+    assert r.returncode == 2 and "unknown role 'root'" in r.stderr
+    viewer = DEMO_USERS[3]
+    r = run([*db, "users", "list", "--admin", viewer.username, "--password-stdin"], viewer.password + "\n")
+    assert r.returncode == 2 and "not allowed to manage users" in r.stderr
+    r = run([*db, "users", "list", "--admin", ADMIN.username, "--password-stdin"], "wrong\n")
+    assert r.returncode == 2 and "wrong user name or password" in r.stderr
+
+
+def test_audit_verify_detects_tampering(demo_db):
+    assert run(["--database", demo_db, "audit", "verify"]).returncode == 0
+    import sqlite3
+
+    con = sqlite3.connect(demo_db.removeprefix("sqlite:///"))
+    con.execute("DROP TRIGGER audit_log_no_delete")
+    con.execute("DELETE FROM audit_log WHERE id = 2")
+    con.commit()
+    con.close()
+    r = run(["--database", demo_db, "audit", "verify"])
+    assert r.returncode == 1
+    assert "AUDIT CHAIN BROKEN" in r.stdout and "missing" in r.stdout
+
+
+def test_db_backup_and_upgrade(demo_db, tmp_path):
+    target = tmp_path / "backups" / "copy.sqlite3"
+    r = run(["--database", demo_db, "db", "backup", str(target)])
+    assert r.returncode == 0, r.stderr
+    r = run(["--database", f"sqlite:///{target}", "db", "status"])
+    assert "-> current" in r.stdout
+    r = run(["--database", f"sqlite:///{tmp_path / 'fresh.sqlite3'}", "db", "upgrade"])
+    assert r.returncode == 0 and "current" in r.stdout
+
+
+def test_create_admin_only_on_first_run(tmp_path):
+    db = ["--database", f"sqlite:///{tmp_path / 'new.sqlite3'}"]
+    r = run([*db, "users", "create-admin", "chief", "--password-stdin"], "Harbour-Pass-99\n")
+    assert r.returncode == 0, r.stderr
+    r = run([*db, "users", "create-admin", "other", "--password-stdin"], "Other-Password-9\n")
+    assert r.returncode == 2 and "already exists" in r.stderr
+    r = run([*db, "users", "create-admin", "weak", "--password-stdin"], "short\n")
+    assert r.returncode == 2
+
+
+def test_serve_runs_until_sigterm_and_shuts_down_cleanly(demo_db):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gridroom", "--database", demo_db, "serve"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        first = proc.stdout.readline()  # blocks until the runtime says it runs
+        assert "runtime running" in first
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "SIGTERM received" in out and "stopped cleanly" in out
+    r = run(["--database", demo_db, "audit", "verify"])
+    assert r.returncode == 0
