@@ -1,0 +1,128 @@
+"""Desktop start-up: Qt application on the qasync loop, first-run admin, sign-in, password change,
+main window; on close: save the layout, sign out (audited), stop the runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from typing import Callable
+
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from core.auth.principal import Principal
+from core.errors import GridRoomError
+from core.runtime.runtime import Runtime
+from core.services import CoreServices
+from desktop.dialogs.change_password import ChangePasswordDialog
+from desktop.dialogs.first_admin import FirstAdminDialog
+from desktop.dialogs.login import LoginDialog
+from desktop.main_window import MainWindow
+from desktop.tasks import call_core, run_dialog
+from desktop.theme import apply_theme
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_CANCELLED, EXIT_FAILED = 0, 1, 2
+
+
+class DesktopSession:
+    """One sign-in to close, as a coroutine on the Qt loop. Testable without run_desktop."""
+
+    def __init__(self, services_factory: Callable[[], CoreServices], runtime_factory: Callable[[], Runtime], *,
+                 demo_login: tuple[str, str] | None = None, settings: QSettings | None = None) -> None:
+        self.services_factory = services_factory
+        self.runtime_factory = runtime_factory
+        self.demo_login = demo_login
+        self.settings = settings
+        self.services: CoreServices | None = None
+        self.runtime: Runtime | None = None
+        self.window: MainWindow | None = None
+
+    async def run(self) -> int:
+        try:
+            self.services = services = await call_core(self.services_factory)
+        except GridRoomError as exc:  # unreachable server, corrupt file, newer schema: say so and stop
+            await self._fatal("GridRoom cannot open its database", str(exc))
+            return EXIT_FAILED
+        try:
+            principal = await self._sign_in(services)
+            if principal is None:
+                return EXIT_CANCELLED
+            return await self._run_main_window(services, principal)
+        finally:
+            await call_core(services.close)
+
+    async def _sign_in(self, services: CoreServices) -> Principal | None:
+        username, notice = "", ""
+        if not await call_core(services.users.has_admin):
+            first = FirstAdminDialog(services.users)
+            if not await run_dialog(first):
+                return None
+            username, notice = first.created.username, "Administrator created. Sign in with the new password."
+        principal = None
+        if self.demo_login is not None:
+            try:
+                principal = await call_core(services.users.authenticate, *self.demo_login)
+            except GridRoomError as exc:
+                username, notice = self.demo_login[0], f"Demo sign-in failed: {exc}"
+        if principal is None:
+            login = LoginDialog(services.users, username=username, notice=notice)
+            if not await run_dialog(login):
+                return None
+            principal = login.principal
+        if principal.must_change_password:
+            change = ChangePasswordDialog(services.users, principal, required=True)
+            if not await run_dialog(change):
+                await call_core(services.users.logout, principal)
+                return None
+            principal = change.principal
+        return principal
+
+    async def _run_main_window(self, services: CoreServices, principal: Principal) -> int:
+        self.runtime = runtime = self.runtime_factory()
+        try:
+            await call_core(runtime.start)
+        except RuntimeError as exc:
+            await self._fatal("The GridRoom runtime did not start", str(exc))
+            await call_core(services.users.logout, principal)
+            return EXIT_FAILED
+        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.window = window = MainWindow(services, runtime, principal, settings=self.settings)
+        window.closed.connect(lambda: closed.done() or closed.set_result(None))
+        window.show()
+        try:
+            await closed
+            await window.idle()
+        finally:
+            await call_core(services.users.logout, principal)
+            await call_core(runtime.stop)
+        return EXIT_OK
+
+    async def _fatal(self, title: str, text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Critical, title, text)
+        await run_dialog(box)
+
+
+def run_desktop(services_factory: Callable[[], CoreServices], runtime_factory: Callable[[], Runtime], *,
+                demo_login: tuple[str, str] | None = None, settings: QSettings | None = None) -> int:
+    """Run the desktop app until the main window closes (or sign-in is cancelled); returns the exit code.
+
+    `services_factory` opens the database (it runs off the GUI thread); `runtime_factory` builds an
+    unstarted Runtime; `demo_login` signs in without the dialog (falls back to it on failure).
+    """
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("GridRoom")
+    apply_theme(app)
+    # The flow closes dialogs before the main window exists; that must not end the application.
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    session = DesktopSession(services_factory, runtime_factory, demo_login=demo_login, settings=settings)
+    try:
+        return loop.run_until_complete(session.run())
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()

@@ -1,0 +1,171 @@
+"""The main window composes dock widgets (one per view) and wires the action registry. Nothing else:
+each view owns its file, its model and its actions."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Callable
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabWidget, QToolBar, QWidget
+
+from core.auth.principal import Principal
+from core.auth.roles import Permission
+from core.runtime.messages import Heartbeat, RuntimeStateChanged
+from core.runtime.runtime import Runtime
+from core.services import CoreServices
+from desktop.actions import ActionRegistry, ActionSpec
+from desktop.event_pump import EventPump
+from desktop.layout_store import LayoutStore, default_settings
+from desktop.status_bar import ControlStatusBar
+from desktop.summary import database_summary
+from desktop.tasks import UiTasks, call_core
+from desktop.views.audit_view import AuditView
+from desktop.views.overview_view import OverviewView
+from desktop.views.users_view import UsersView
+
+MENU_ORDER = ("&File", "&View", "&Users", "&Audit", "&Help")
+DOCK_FEATURES = (
+    QDockWidget.DockWidgetFeature.DockWidgetMovable
+    | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+    | QDockWidget.DockWidgetFeature.DockWidgetClosable
+)
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """A view as a dock: `factory` builds it only when the signed-in role may see it."""
+
+    id: str
+    title: str
+    shortcut: str | None
+    permission: Permission | None
+    factory: Callable[[], QWidget]
+    area: Qt.DockWidgetArea = Qt.DockWidgetArea.LeftDockWidgetArea
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+
+    def __init__(self, services: CoreServices, runtime: Runtime, principal: Principal, *,
+                 settings: QSettings | None = None, pump_interval_ms: int = 100) -> None:
+        super().__init__()
+        self.services = services
+        self.runtime = runtime
+        self.principal = principal
+        self.setWindowTitle(f"GridRoom — {principal.username} ({principal.role.value})")
+        self.setDockOptions(QMainWindow.DockOption.AllowTabbedDocks | QMainWindow.DockOption.AllowNestedDocks
+                            | QMainWindow.DockOption.GroupedDragging)
+        self.setTabPosition(Qt.DockWidgetArea.AllDockWidgetAreas, QTabWidget.TabPosition.North)
+        self.layouts = LayoutStore(settings or default_settings())
+        self.registry = ActionRegistry(self)
+        self.pump = EventPump(runtime, pump_interval_ms, parent=self)
+        self.tasks = UiTasks()
+        self.docks: dict[str, QDockWidget] = {}
+        self.views: dict[str, QWidget] = {}
+        self._closed_once = False
+
+        self.status = ControlStatusBar(principal, runtime.state, services.secrets.available(), self)
+        self.setStatusBar(self.status)
+        self.pump.subscribe(RuntimeStateChanged, self.status.on_runtime_state)
+        self.pump.subscribe(Heartbeat, self.status.on_heartbeat)
+
+        for spec in self._view_specs():
+            self.add_view(spec, spec.permission is None or services.authorizer.allowed(principal, spec.permission))
+        self._add_window_actions()
+        self.registry.build_menus(self.menuBar(), MENU_ORDER)
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("toolbar.main")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.registry.build_toolbar(toolbar)
+        self.addToolBar(toolbar)
+        self.registry.apply_permissions(principal, services.authorizer)
+
+        self.resize(1440, 900)
+        self._default_state = self.saveState()
+        self.layouts.restore(principal.username, self)
+        self.pump.start()
+        self.tasks.start(self.refresh_all())
+
+    def _view_specs(self) -> list[ViewSpec]:
+        s, r, p = self.services, self.runtime, self.principal
+        return [
+            ViewSpec("overview", "Overview", "Ctrl+1", None, lambda: OverviewView(s, p, r.state)),
+            ViewSpec("users", "Users", "Ctrl+2", Permission.MANAGE_USERS, lambda: UsersView(s, p)),
+            ViewSpec("audit", "Audit", "Ctrl+3", Permission.VIEW_AUDIT, lambda: AuditView(s, p)),
+        ]
+
+    def add_view(self, spec: ViewSpec, permitted: bool = True) -> QWidget | None:
+        """Register the view's "show" action; build its dock (tabbed with the others) when permitted."""
+        self.registry.add(ActionSpec(f"view.{spec.id}", spec.title, spec.shortcut, spec.permission, "&View",
+                                     True, lambda: self.show_view(spec.id), f"Show the {spec.title} panel"))
+        if not permitted:  # never build a view whose first query would be refused (and audited)
+            return None
+        view = spec.factory()
+        dock = QDockWidget(spec.title, self)
+        dock.setObjectName(f"dock.{spec.id}")  # saveState/restoreState find docks by object name
+        dock.setFeatures(DOCK_FEATURES)
+        dock.setWidget(view)
+        first = next(iter(self.docks.values()), None)
+        self.addDockWidget(spec.area, dock)
+        if first is not None:
+            self.tabifyDockWidget(first, dock)
+        self.docks[spec.id] = dock
+        self.views[spec.id] = view
+        if hasattr(view, "action_specs"):
+            self.registry.add_all(view.action_specs())
+            view.use_actions(self.registry)
+        for event_type, handler in ((RuntimeStateChanged, "on_runtime_state"), (Heartbeat, "on_heartbeat")):
+            if hasattr(view, handler):
+                self.pump.subscribe(event_type, getattr(view, handler))
+        return view
+
+    def _add_window_actions(self) -> None:
+        self.registry.add_all([
+            ActionSpec("window.reset_layout", "Reset layout", None, None, "&View", False, self.reset_layout,
+                       "Put every panel back where it started"),
+            ActionSpec("app.sign_out", "Sign out and quit", "Ctrl+Q", None, "&File", False, self.close),
+            ActionSpec("help.about", "About GridRoom", None, None, "&Help", False, self._about),
+        ])
+
+    async def refresh_all(self) -> None:
+        """First load of every view, plus the status bar's database line."""
+        self.status.show_database(await call_core(database_summary, self.services.db))
+        await asyncio.gather(*(view.refresh() for view in self.views.values() if hasattr(view, "refresh")))
+
+    async def idle(self) -> None:
+        """Wait until the window and every view have finished their running actions (tests, shutdown)."""
+        await self.tasks.idle()
+        for view in self.views.values():
+            if hasattr(view, "tasks"):
+                await view.tasks.idle()
+
+    def show_view(self, view_id: str) -> None:
+        dock = self.docks.get(view_id)
+        if dock is None:
+            return
+        dock.show()
+        dock.raise_()
+        dock.widget().setFocus()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        self.show_view("overview")
+
+    def _about(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "About GridRoom",
+                          "GridRoom — a control room for grid-battery fleets.", parent=self)
+        box.open()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closed_once:  # close() can arrive twice (menu, then the app shutting down)
+            self._closed_once = True
+            self.layouts.save(self.principal.username, self)
+            self.pump.stop()
+            self.closed.emit()
+        super().closeEvent(event)

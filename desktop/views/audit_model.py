@@ -1,0 +1,65 @@
+"""Table model of audit entries, newest first, as AuditLog returns them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from core.audit.trail import AuditEntry
+from desktop.summary import local_time
+from desktop.theme import Abnormal, abnormal, qcolor
+
+COLUMNS = ("Time (local)", "User", "Action", "Resource", "Result", "Host", "Detail")
+_ABNORMAL_RESULT = {"failure": Abnormal.WARNING, "denied": Abnormal.CRITICAL}
+
+
+class AuditTableModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._entries: list[AuditEntry] = []
+
+    def set_entries(self, entries: Sequence[AuditEntry]) -> None:
+        self.beginResetModel()
+        self._entries = list(entries)
+        self.endResetModel()
+
+    def entries(self) -> list[AuditEntry]:
+        return list(self._entries)
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._entries)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        entry = self._entries[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(entry, column)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 6:
+            return json.dumps(entry.detail, indent=2, sort_keys=True)
+        if column == 4 and entry.result in _ABNORMAL_RESULT:
+            colour = abnormal(_ABNORMAL_RESULT[entry.result])
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return qcolor(colour.background)
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return qcolor(colour.text)
+        return None
+
+    @staticmethod
+    def _display(entry: AuditEntry, column: int) -> str:
+        if column == 0:
+            return local_time(entry.at)
+        if column == 6:
+            return ", ".join(f"{k}={v}" for k, v in sorted(entry.detail.items()))
+        return (entry.username, entry.action, entry.resource, entry.result, entry.host)[column - 1]
