@@ -141,6 +141,9 @@ class ModelValues:
         return scale(raw, self.sf_of(name))
 
 
+_MISSING = object()
+
+
 class _LazyRawValues(Mapping[str, RawValue]):
     """Point name -> raw value, decoded on first access (a poll needs a dozen of a model's points)."""
 
@@ -152,12 +155,15 @@ class _LazyRawValues(Mapping[str, RawValue]):
         self._cache: dict[str, RawValue] = {}
 
     def __getitem__(self, name: str) -> RawValue:
-        try:
-            return self._cache[name]
-        except KeyError:
+        value = self._cache.get(name, _MISSING)
+        if value is _MISSING:
             point = self._model.points[name]  # KeyError for unknown names, as a Mapping should
             value = self._cache[name] = decode_point(point, self._registers[point.offset : point.offset + point.size])
-            return value
+        return value  # type: ignore[return-value]
+
+    def get(self, name: str, default: RawValue = None) -> RawValue:  # type: ignore[override]
+        # the hot path of every poll: no exception on a cache miss
+        return self[name] if name in self._model.points else default
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._model.points)
