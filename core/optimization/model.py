@@ -136,8 +136,9 @@ def build_lp(
     track_row0 = peak_row0 + (n if has_peak else 0)
     n_rows = track_row0 + (n if has_tracking else 0)
 
-    inv_c = np.divide(1.0, max_c, out=np.zeros(m), where=max_c > 0)
-    inv_d = np.divide(1.0, max_d, out=np.zeros(m), where=max_d > 0)
+    # Below a watt the bound alone keeps the variable at ~0; 1/limit would wreck HiGHS's scaling.
+    inv_c = np.divide(1.0, max_c, out=np.zeros(m), where=max_c > 1e-3)
+    inv_d = np.divide(1.0, max_d, out=np.zeros(m), where=max_d > 1e-3)
 
     # Per-device columns hold a fixed number of entries each, so the CSC arrays are built by
     # stacking (entries x columns) blocks in column order: charge (3), discharge (3), soc (2 or 1).

@@ -11,7 +11,7 @@ import socket
 
 import pytest
 
-PG_ADMIN_URL = os.environ.get("GRIDROOM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get("GRIDROOM_TEST_PG_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres")
 MQTT_HOST = os.environ.get("GRIDROOM_TEST_MQTT_HOST", "127.0.0.1")
 MQTT_PORT = int(os.environ.get("GRIDROOM_TEST_MQTT_PORT", "1883"))
 
