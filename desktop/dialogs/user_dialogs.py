@@ -28,7 +28,7 @@ def suggest_temporary_password(length: int = 16) -> str:
 def role_combo(selected: Role = Role.VIEWER) -> QComboBox:
     combo = QComboBox()
     for role in HUMAN_ROLES:
-        combo.addItem(role.value, role)
+        combo.addItem(role.value, role.value)  # Qt stores a str-enum as a plain str
     combo.setCurrentIndex(HUMAN_ROLES.index(selected) if selected in HUMAN_ROLES else 0)
     return combo
 
@@ -81,7 +81,7 @@ class CreateUserDialog(_FormDialog):
 
     def values(self) -> tuple[str, Role, str, str]:
         """(username, role, temporary password, display name) as UserService.create_user takes them."""
-        return self.username.text(), self.role.currentData(), self.temporary_password.text(), self.display_name.text()
+        return self.username.text(), Role(self.role.currentData()), self.temporary_password.text(), self.display_name.text()
 
 
 class ChooseRoleDialog(_FormDialog):
@@ -92,7 +92,7 @@ class ChooseRoleDialog(_FormDialog):
         self.form.addRow("Role", self.role)
 
     def value(self) -> Role:
-        return self.role.currentData()
+        return Role(self.role.currentData())
 
 
 class ResetPasswordDialog(_FormDialog):

@@ -113,7 +113,6 @@ class AuditView(QWidget):
         edit = QDateTimeEdit(value)
         edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss")
         edit.setCalendarPopup(True)
-        edit.setTimeSpec(Qt.TimeSpec.LocalTime)
         return edit
 
     # -- actions ----------------------------------------------------------------------------

@@ -47,8 +47,8 @@ class UsersView(QWidget):
 
         self.role_filter = QComboBox()
         self.role_filter.addItem("All roles", None)
-        for role in Role:
-            self.role_filter.addItem(role.value, role)
+        for role in Role:  # item data holds the value: Qt turns a str-enum into a plain str anyway
+            self.role_filter.addItem(role.value, role.value)
         self.status_filter = QComboBox()
         for label, value in STATUS_CHOICES:
             self.status_filter.addItem(label, value)
@@ -128,7 +128,7 @@ class UsersView(QWidget):
         kind, days = self.login_filter.currentData()
         cutoff = self._services.clock.now() - timedelta(days=days) if kind else None
         return UserFilter(
-            role=self.role_filter.currentData(),
+            role=Role(self.role_filter.currentData()) if self.role_filter.currentData() else None,
             active=self.status_filter.currentData(),
             logged_in_since=cutoff if kind == "since" else None,
             not_logged_in_since=cutoff if kind == "not_since" else None,
