@@ -71,7 +71,7 @@ def set_database_url(url: str, secrets: SecretStore) -> Settings:
     parsed = make_url(url)
     if parsed.password:
         secrets.set(database_password_key(url), parsed.password)
-        parsed = parsed.set(password=None)
+        parsed = parsed._replace(password=None)  # URL.set(password=None) keeps the old one
     settings = Settings.load()
     settings.database_url = parsed.render_as_string(hide_password=False)
     settings.save()
