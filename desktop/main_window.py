@@ -80,7 +80,8 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("toolbar.main")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.registry.build_toolbar(toolbar)
-        self.addToolBar(toolbar)
+        if toolbar.actions():  # the dock tabs already navigate; the toolbar is for commands
+            self.addToolBar(toolbar)
         self.registry.apply_permissions(principal, services.authorizer)
 
         self.resize(1440, 900)
@@ -100,7 +101,7 @@ class MainWindow(QMainWindow):
     def add_view(self, spec: ViewSpec, permitted: bool = True) -> QWidget | None:
         """Register the view's "show" action; build its dock (tabbed with the others) when permitted."""
         self.registry.add(ActionSpec(f"view.{spec.id}", spec.title, spec.shortcut, spec.permission, "&View",
-                                     True, lambda: self.show_view(spec.id), f"Show the {spec.title} panel"))
+                                     False, lambda: self.show_view(spec.id), f"Show the {spec.title} panel"))
         if not permitted:  # never build a view whose first query would be refused (and audited)
             return None
         view = spec.factory()

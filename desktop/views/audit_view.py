@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QDateTime, Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDateTimeEdit, QFileDialog, QGridLayout, QHeaderView, QLabel,
+    QAbstractItemView, QCheckBox, QComboBox, QDateTimeEdit, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
     QLineEdit, QTableView, QToolBar, QVBoxLayout, QWidget,
 )
 
@@ -64,6 +64,7 @@ class AuditView(QWidget):
         self._debounce.timeout.connect(self.request_refresh)
         self.resource_filter.textChanged.connect(self._debounce.start)
         for combo in (self.user_filter, self.action_filter, self.result_filter):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # choices grow later
             combo.currentIndexChanged.connect(self.request_refresh)
         for box in (self.since_enabled, self.until_enabled):
             box.toggled.connect(self.request_refresh)
@@ -75,6 +76,7 @@ class AuditView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -89,20 +91,22 @@ class AuditView(QWidget):
 
         title = QLabel("Audit trail")
         title.setObjectName("viewTitle")
-        filters = QGridLayout()
-        filters.addWidget(self.user_filter, 0, 0)
-        filters.addWidget(self.action_filter, 0, 1)
-        filters.addWidget(self.result_filter, 0, 2)
-        filters.addWidget(self.resource_filter, 0, 3, 1, 3)
-        filters.addWidget(self.since_enabled, 1, 0, Qt.AlignmentFlag.AlignRight)
-        filters.addWidget(self.since_edit, 1, 1)
-        filters.addWidget(self.until_enabled, 1, 2, Qt.AlignmentFlag.AlignRight)
-        filters.addWidget(self.until_edit, 1, 3)
-        filters.setColumnStretch(5, 1)
+        filters = QHBoxLayout()
+        for widget in (self.user_filter, self.action_filter, self.result_filter):
+            filters.addWidget(widget)
+        filters.addWidget(self.resource_filter, 1)
+        time_range = QHBoxLayout()
+        time_range.addWidget(QLabel("Time range (local):"))
+        for box, edit in ((self.since_enabled, self.since_edit), (self.until_enabled, self.until_edit)):
+            time_range.addSpacing(8)
+            time_range.addWidget(box)
+            time_range.addWidget(edit)
+        time_range.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(self.toolbar)
         layout.addLayout(filters)
+        layout.addLayout(time_range)
         layout.addWidget(self.message)
         layout.addWidget(self.chain_label)
         layout.addWidget(self.table, 1)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import QFrame, QGridLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from core.auth.principal import Principal
 from core.errors import GridRoomError
@@ -17,6 +18,8 @@ from desktop.summary import RUNTIME_WORDS, database_summary, local_time
 from desktop.tasks import UiTasks, call_core
 from desktop.theme import Abnormal, abnormal
 from desktop.widgets.summary_card import SummaryCard
+
+FLEET_COLUMNS = ("Device", "Site", "Availability", "SoC %", "Power kW", "Active alarms", "Last seen")
 
 
 def _abnormal_text(kind: Abnormal) -> str:
@@ -47,18 +50,30 @@ class OverviewView(QWidget):
         cards.setSpacing(10)
         for i, card in enumerate((self.site, self.user, self.database, self.runtime)):
             cards.addWidget(card, 0, i)
-        fleet = QFrame()
-        fleet.setObjectName("card")
+        # The fleet table's columns are announced now, so the layout does not jump when devices arrive;
+        # until then an empty state says why there are no rows.
+        fleet_title = QLabel("Fleet")
+        fleet_title.setObjectName("cardTitle")
+        columns = QStandardItemModel(0, len(FLEET_COLUMNS), self)
+        columns.setHorizontalHeaderLabels(list(FLEET_COLUMNS))
+        self.fleet_table = QTableView()
+        self.fleet_table.setModel(columns)
+        self.fleet_table.verticalHeader().hide()
+        self.fleet_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         empty = QLabel(
             "<b>No battery systems are connected yet.</b><br><br>"
-            "Once devices are onboarded (Modbus/SunSpec or MQTT), their state of charge, power, alarms "
-            "and availability appear here. Use the View menu or Ctrl+1…Ctrl+9 to open other panels."
+            "Once devices are onboarded (Modbus/SunSpec or MQTT), each one appears here with its<br>"
+            "state of charge, power, alarms and availability (online, stale or offline)."
         )
-        empty.setWordWrap(True)
         empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         empty.setObjectName("muted")
+        QVBoxLayout(self.fleet_table.viewport()).addWidget(empty)
+        fleet = QFrame()
+        fleet.setObjectName("card")
         fleet_layout = QVBoxLayout(fleet)
-        fleet_layout.addWidget(empty, 1)
+        fleet_layout.setContentsMargins(14, 10, 14, 14)
+        fleet_layout.addWidget(fleet_title)
+        fleet_layout.addWidget(self.fleet_table, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addLayout(cards)
