@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -132,9 +132,10 @@ class DeviceFleetSimulator:
         return all(c.connected.wait(timeout_s) for c in self._clients)
 
     # -- publishing -------------------------------------------------------------------------------
-    def publish_round(self) -> int:
-        """Publish one telemetry message (and cells, for battery systems) per online device; returns the
-        number of messages handed to paho. Devices whose client is disconnected are skipped."""
+    def publish_round(self, only: Container[str] | None = None) -> int:
+        """Publish one telemetry message (and cells, for battery systems) per online device, or per online
+        device in ``only`` (staggered publishing); returns the number of messages handed to paho. Devices
+        whose client is disconnected are skipped."""
         now = self._clock.now()
         sent = 0
         for sim_client in self._clients:
@@ -143,7 +144,7 @@ class DeviceFleetSimulator:
             publish = sim_client.client.publish
             for device in sim_client.devices:
                 device_id = device.device_id
-                if device_id in self._offline:
+                if device_id in self._offline or (only is not None and device_id not in only):
                     continue
                 publish(telemetry_topic(device_id), telemetry_json(now, self._source(device_id, now)), qos=0)
                 sent += 1
