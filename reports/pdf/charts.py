@@ -12,6 +12,7 @@ from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from reports.pdf import theme
 
@@ -96,10 +97,17 @@ def bar_chart(
         chart.categoryAxis.reverseDirection = True
         chart.categoryAxis.labels.boxAnchor = "e"
         chart.categoryAxis.labels.dx = -3
-    elif len(categories) > 12:
-        chart.categoryAxis.labels.angle = 30
-        chart.categoryAxis.labels.boxAnchor = "ne"
-        chart.categoryAxis.labels.dy = -2
+    else:
+        slot = chart.width / max(len(categories), 1)
+        widest = max((stringWidth(c, theme.FONT, _AXIS_FONT) for c in categories), default=0.0)
+        if widest > 0.9 * slot:
+            # Slanted labels when upright ones would run into each other; the plot gives up height for them.
+            rise = min(widest * 0.5, 40)
+            chart.y += rise
+            chart.height -= rise
+            chart.categoryAxis.labels.angle = 30
+            chart.categoryAxis.labels.boxAnchor = "ne"
+            chart.categoryAxis.labels.dy = -2
     chart.bars.strokeColor = None
     chart.bars[0].fillColor = theme.SERIES[0]
     chart.barSpacing = 1

@@ -54,6 +54,11 @@ def heading(text: str) -> Paragraph:
     return Paragraph(escape(text), theme.HEADING)
 
 
+def subheading(text: str) -> Paragraph:
+    """A heading inside a section (e.g. above a small table)."""
+    return Paragraph(escape(text), theme.SUBHEADING)
+
+
 def paragraph(text: str, small: bool = False) -> Paragraph:
     """Body text (escaped)."""
     return Paragraph(escape(text), theme.SMALL if small else theme.BODY)

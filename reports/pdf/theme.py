@@ -33,6 +33,9 @@ TITLE = ParagraphStyle("gr-title", fontName=FONT_BOLD, fontSize=16, leading=20, 
 HEADING = ParagraphStyle(
     "gr-heading", fontName=FONT_BOLD, fontSize=11.5, leading=15, textColor=TEXT, spaceBefore=10, spaceAfter=4
 )
+SUBHEADING = ParagraphStyle(
+    "gr-subheading", fontName=FONT_BOLD, fontSize=9, leading=12, textColor=TEXT, spaceBefore=6, spaceAfter=2
+)
 BODY = ParagraphStyle("gr-body", fontName=FONT, fontSize=9, leading=12, textColor=TEXT, alignment=TA_LEFT)
 SMALL = ParagraphStyle("gr-small", parent=BODY, fontSize=8, leading=10, textColor=TEXT_MUTED)
 CELL = ParagraphStyle("gr-cell", fontName=FONT, fontSize=7.5, leading=9, textColor=TEXT)
