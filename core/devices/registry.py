@@ -79,7 +79,7 @@ class DeviceRegistry:
         self._audit_refusal(actor, "device.register", str(spec.device_id), problems)
         raise DeviceValidationError(problems)
 
-    def update(self, actor: Principal, device_id: str, **changes: Any) -> DeviceInfo:
+    def update(self, actor: Principal, device_id: str, /, **changes: Any) -> DeviceInfo:
         """Change some fields of an active device; the result is re-validated as a whole."""
         self.authorizer.require(actor, Permission.MANAGE_DEVICES, _resource(device_id))
         unknown = sorted(set(changes) - UPDATABLE_FIELDS)
