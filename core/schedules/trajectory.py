@@ -138,5 +138,6 @@ def _check_well_formed(entries: Sequence[ScheduleEntry]) -> None:
         if entry.mode not in (Mode.CHARGE, Mode.DISCHARGE):
             raise UnsimulatableSchedule(f"entry {index}: unknown mode {entry.mode!r}; validate the entries first")
         if not entry.start < entry.end or (previous_end is not None and entry.start < previous_end):
-            raise UnsimulatableSchedule(f"entry {index}: entries must be sorted, not overlapping, start < end")
+            raise UnsimulatableSchedule(f"entry {index}: entries must be sorted, not overlapping, with start < end; "
+                                        "validate the entries first")
         previous_end = entry.end
