@@ -168,6 +168,9 @@ class NotificationDispatcher:
     def enqueue(self, notification: AlarmNotification) -> bool:
         """Queue `notification` for delivery. Any thread; returns at once; False (and logged) if refused."""
         try:
+            if not isinstance(notification, AlarmNotification):
+                log.error("not an AlarmNotification, refused: %r", notification)
+                return False
             if self._stopped:
                 log.warning("notification dispatcher stopped; dropped %s", notification.key)
                 return False
@@ -184,9 +187,6 @@ class NotificationDispatcher:
             return False
 
     def _accept(self, notification: AlarmNotification) -> None:
-        if not isinstance(notification, AlarmNotification):
-            log.error("not an AlarmNotification, ignored: %r", notification)
-            return
         lanes = [lane for lane in self._lanes.values() if lane.channel.kind == notification.channel]
         if not lanes:
             self._fail(notification, "-", 0, f"no {notification.channel.value} channel is configured")

@@ -72,9 +72,12 @@ class ManualScheduler:
         """Move the clock on and wake every wait whose time has come."""
         self.clock.advance(seconds)
         now = self.clock.monotonic()
-        for deadline, future in list(self._sleepers.values()):
-            if deadline <= now and not future.done():
-                future.set_result(None)
+        for key, (deadline, future) in list(self._sleepers.items()):
+            if deadline <= now:
+                # Forget it now, not when the sleeper resumes, so wait_for_sleepers sees only new waits.
+                del self._sleepers[key]
+                if not future.done():
+                    future.set_result(None)
 
     async def wait_for_sleepers(self, count: int = 1, timeout_s: float = 5.0) -> None:
         """Return once at least `count` waits are in progress; TimeoutError after `timeout_s` real seconds."""
