@@ -45,6 +45,7 @@ class SharedMqttConnection:
     def __init__(self, config: BrokerConfig) -> None:
         self.config = config
         self.references = 0
+        self._closing = False
         self.connected = threading.Event()
         self._lock = threading.Lock()
         self._listeners: dict[str, list[Listener]] = {}
@@ -68,6 +69,7 @@ class SharedMqttConnection:
         self.client.loop_start()
 
     def close(self) -> None:
+        self._closing = True
         self.client.disconnect()
         self.client.loop_stop()
         self.connected.clear()
@@ -87,7 +89,7 @@ class SharedMqttConnection:
             resolve_threadsafe(future, True)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if self.connected.is_set():
+        if self.connected.is_set() and not self._closing:
             log.warning("lost the broker %s:%s (%s); paho reconnects", *self.key, reason_code)
         self.connected.clear()
 

@@ -142,7 +142,7 @@ class MqttDeviceDriver:
         self._last_heard_mono: float | None = None
         self._status: StatusPayload | None = None
         self._pending: dict[str, asyncio.Future] = {}
-        self._reading_waiters: list[asyncio.Future] = []
+        self._waiters: list[tuple[TopicKind, asyncio.Future]] = []
         self.rejected_messages = 0
 
     # -- state ---------------------------------------------------------------------------------
@@ -208,14 +208,13 @@ class MqttDeviceDriver:
                 self._last_heard_mono = now
                 if self._status is not None and self._status.state == "offline":
                     self._status = None  # it speaks again, so it is back
-                waiters, self._reading_waiters = self._reading_waiters, []
-            for waiter in waiters:
-                resolve_threadsafe(waiter, None)
+            self._wake(TopicKind.TELEMETRY, message)
         elif isinstance(message, StatusPayload):
             with self._lock:
                 self._status = message
                 if message.state == "online":
                     self._last_heard_mono = now
+            self._wake(TopicKind.STATUS, message)
         elif isinstance(message, CommandResultPayload):
             with self._lock:
                 future = self._pending.pop(message.command_id, None)
@@ -242,20 +241,67 @@ class MqttDeviceDriver:
         }
         return Reading(self.device_id, telemetry.ts, values, extra)
 
-    async def next_reading(self, timeout_s: float | None = None) -> Reading:
-        """Wait for the next telemetry message from the device and return it as a Reading."""
+    def expect_next(self, kind: TopicKind = TopicKind.TELEMETRY) -> asyncio.Future:
+        """A future for the next valid telemetry or status message from the device (registered now, so
+        a message that arrives before the caller awaits is not missed). Call from the runtime loop."""
+        if kind not in (TopicKind.TELEMETRY, TopicKind.STATUS):
+            raise ValueError(f"can only expect telemetry or status, not {kind.value}")
         future = asyncio.get_running_loop().create_future()
         with self._lock:
-            self._reading_waiters.append(future)
+            self._waiters.append((kind, future))
+        return future
+
+    async def next_reading(self, timeout_s: float | None = None, expected: asyncio.Future | None = None) -> Reading:
+        """Wait for the next telemetry (or for an expect_next() future) and return the latest Reading."""
+        future = expected if expected is not None else self.expect_next(TopicKind.TELEMETRY)
+        timeout = self._timeout_s if timeout_s is None else timeout_s
         try:
-            await asyncio.wait_for(future, self._timeout_s if timeout_s is None else timeout_s)
+            await asyncio.wait_for(future, timeout)
         except TimeoutError:
-            raise DriverTimeout(f"{self.device_id} sent no telemetry within {timeout_s or self._timeout_s:g} s") from None
+            raise DriverTimeout(f"{self.device_id} sent no telemetry within {timeout:g} s") from None
         finally:
-            with self._lock:
-                if future in self._reading_waiters:
-                    self._reading_waiters.remove(future)
+            self._forget_waiter(future)
         return await self.read()
+
+    async def wait_for_status(self, state: str, timeout_s: float | None = None) -> StatusPayload:
+        """Return the device's status once it is state ("online"/"offline"), waiting for it if needed
+        (a retained status may arrive just after connect())."""
+        timeout = self._timeout_s if timeout_s is None else timeout_s
+        deadline = self._clock_mono_real() + timeout
+        while True:
+            future = self.expect_next(TopicKind.STATUS)  # registered before looking: no update is lost
+            with self._lock:
+                current = self._status
+            try:
+                if current is not None and current.state == state:
+                    return current
+                remaining = deadline - self._clock_mono_real()
+                if remaining <= 0:
+                    raise TimeoutError
+                message = await asyncio.wait_for(future, remaining)
+                if message.state == state:
+                    return message
+            except TimeoutError:
+                raise DriverTimeout(f"{self.device_id} did not report {state} within {timeout:g} s") from None
+            finally:
+                self._forget_waiter(future)
+
+    @staticmethod
+    def _clock_mono_real() -> float:
+        # Timeouts run on the loop's real time, not the injected clock (which tests may hold still).
+        return asyncio.get_running_loop().time()
+
+    def _forget_waiter(self, future: asyncio.Future) -> None:
+        with self._lock:
+            self._waiters = [(k, f) for k, f in self._waiters if f is not future]
+
+    def _wake(self, kind: TopicKind, message: object) -> None:
+        # Called on paho's thread with self._lock NOT held.
+        with self._lock:
+            due = [f for k, f in self._waiters if k is kind]
+            self._waiters = [(k, f) for k, f in self._waiters if k is not kind]
+        for future in due:
+            resolve_threadsafe(future, message)
 
     # -- writing -------------------------------------------------------------------------------
     async def write(self, setpoints: Mapping[str, object]) -> Mapping[str, float]:  # type: ignore[override]

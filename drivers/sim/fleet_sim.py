@@ -86,10 +86,11 @@ class FleetSimulator:
                 per_device_clients_up_to=per_device_clients_up_to,
                 clock=self.clock,
             )  # fmt: skip
-        # Stagger: device i first publishes at i/n of a period, then every period (simulated seconds).
+        # Stagger: device i first publishes at (i + 1)/n of a period, then every period (simulated
+        # seconds), so each period carries every device exactly once.
         n = max(len(self._mqtt_ids), 1)
         self._period_s = telemetry_period_s
-        self._next_due_s = np.arange(len(self._mqtt_ids)) * telemetry_period_s / n
+        self._next_due_s = (np.arange(len(self._mqtt_ids)) + 1) * telemetry_period_s / n
         self._elapsed_s = 0.0
         self.control = SimControlClient(broker, self.agent, self._on_fault_message, self.physics.knows)
         modbus = definition.modbus_devices
