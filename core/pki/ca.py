@@ -45,6 +45,8 @@ CERT_FILE = "ca.crt"
 CRL_FILE = "crl.pem"
 # Certificates start a few minutes in the past so a peer whose clock is slightly behind still accepts them.
 CLOCK_SKEW = timedelta(minutes=5)
+CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH
+SERVER_AUTH = ExtendedKeyUsageOID.SERVER_AUTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +134,10 @@ class CertificateAuthority:
         now = clock.now().astimezone(timezone.utc)
         key = _new_key()
         name = x509.Name(
-            [x509.NameAttribute(NameOID.COMMON_NAME, common_name), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "GridRoom")]
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "GridRoom"),
+            ]
         )
         cert = (
             x509.CertificateBuilder()
@@ -163,7 +168,9 @@ class CertificateAuthority:
         return ca
 
     @classmethod
-    def open(cls, folder: Path | str, *, passphrase: bytes | None = None, clock: Clock | None = None) -> CertificateAuthority:
+    def open(
+        cls, folder: Path | str, *, passphrase: bytes | None = None, clock: Clock | None = None
+    ) -> CertificateAuthority:
         """Load the CA in folder; raise CAFolderMissing, CAFolderCorrupt or WrongPassphrase saying why."""
         folder = Path(folder)
         if not folder.is_dir():
@@ -221,12 +228,12 @@ class CertificateAuthority:
     def issue_device_certificate(self, device_id: str, valid_days: int = 825) -> IssuedCertificate:
         """A client certificate with CN = device_id (the broker user name the ACL confines to its topics)."""
         device_id = check_device_id(device_id)
-        return self._issue("device", device_id, valid_days, [ExtendedKeyUsageOID.CLIENT_AUTH], san=_urn_san("device", device_id))
+        return self._issue("device", device_id, valid_days, [CLIENT_AUTH], san=_urn_san("device", device_id))
 
     def issue_control_certificate(self, name: str = CONTROL_IDENTITY, valid_days: int = 825) -> IssuedCertificate:
         """A client certificate for the control room itself (CN = name; the ACL gives it the whole tree)."""
         name = check_control_name(name)
-        return self._issue("control", name, valid_days, [ExtendedKeyUsageOID.CLIENT_AUTH], san=_urn_san("control", name))
+        return self._issue("control", name, valid_days, [CLIENT_AUTH], san=_urn_san("control", name))
 
     def issue_server_certificate(
         self,
@@ -245,7 +252,7 @@ class CertificateAuthority:
         # CN is a fixed reserved name: should the broker's certificate ever be presented as a client, it maps to
         # a broker user no device can be named after and that the ACL grants nothing.
         return self._issue(
-            "server", BROKER_IDENTITY, valid_days, [ExtendedKeyUsageOID.SERVER_AUTH], san=x509.SubjectAlternativeName(names)
+            "server", BROKER_IDENTITY, valid_days, [SERVER_AUTH], san=x509.SubjectAlternativeName(names)
         )
 
     def _issue(
@@ -288,7 +295,11 @@ class CertificateAuthority:
             builder = builder.add_extension(san, critical=False)
         cert = builder.sign(self._key, hashes.SHA256())
         entry = idx.IndexEntry(
-            serial=cert.serial_number, kind=kind, device_id=common_name, issued_at=now, not_after=cert.not_valid_after_utc
+            serial=cert.serial_number,
+            kind=kind,
+            device_id=common_name,
+            issued_at=now,
+            not_after=cert.not_valid_after_utc,
         )
         with self._lock:
             idx.append_entry(self._folder, entry)
@@ -300,7 +311,9 @@ class CertificateAuthority:
         )
 
     # ----- revoking --------------------------------------------------------------------------------------------
-    def revoke(self, target: int | str, reason: RevocationReason | str = RevocationReason.UNSPECIFIED) -> list[idx.IndexEntry]:
+    def revoke(
+        self, target: int | str, reason: RevocationReason | str = RevocationReason.UNSPECIFIED
+    ) -> list[idx.IndexEntry]:
         """Revoke one certificate (int: its serial) or every live certificate of a device (str: its id).
 
         Rewrites the index and crl.pem; the broker must be restarted to read the new CRL. Returns the entries

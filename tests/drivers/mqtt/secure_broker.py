@@ -1,7 +1,7 @@
 """A private Mosquitto running GridRoom's generated TLS + certificate + ACL + CRL configuration, for tests.
 
 It runs in the foreground (subprocess) on 127.0.0.1 and a free port, logs to stderr, and is stopped by pid.
-Readiness is read from its log ("Opening ipv4 listen socket"), never slept for.
+Readiness is read from its log ("mosquitto version ... running"), never slept for.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from drivers.mqtt.embedded_broker import free_loopback_port
 
 
 class SecureMosquitto:
-    """``broker.start()`` ... ``broker.restart()`` (re-reads the CRL) ... ``broker.stop()``; ``broker.log`` for lines."""
+    """``start()`` ... ``restart()`` (re-reads the CRL) ... ``stop()``; ``log`` holds what Mosquitto said."""
 
-    def __init__(self, workdir: Path, ca: CertificateAuthority, device_ids: Iterable[str], *, listed_only: bool = False):
+    def __init__(
+        self, workdir: Path, ca: CertificateAuthority, device_ids: Iterable[str], *, listed_only: bool = False
+    ) -> None:
         self.workdir = workdir
         self.ca = ca
         self.port = free_loopback_port()
@@ -87,7 +89,8 @@ class SecureMosquitto:
                 self._changed.notify_all()
 
         threading.Thread(target=read, name=f"mosquitto-log-{self.port}", daemon=True).start()
-        marker = f"Opening ipv4 listen socket on port {self.port}"
+        # " running" is logged after every listener is bound and listening ("Opening ... socket" comes before).
+        marker = " running"
         with self._changed:
             self._changed.wait_for(lambda: ended.is_set() or any(marker in line for line in self._lines), timeout_s)
         if proc.poll() is None and marker in self.log:
