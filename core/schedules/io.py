@@ -206,10 +206,10 @@ def _entry_from_fields(fields: dict, where: int, *, in_csv: bool) -> tuple[Sched
         if problem:
             problems.append(locate(where, problem))
         times[name] = value
-    mode, problem = _parse_mode(fields["mode"])
+    mode, problem = _parse_mode(fields["mode"], text_numbers=in_csv)
     if problem:
         problems.append(locate(where, problem))
-    rate_kw, problem = _parse_rate(fields["rate_kw"])
+    rate_kw, problem = _parse_rate(fields["rate_kw"], text_numbers=in_csv)
     if problem:
         problems.append(locate(where, problem))
     if problems:
@@ -233,18 +233,19 @@ def _parse_time(name: str, raw: object) -> tuple[datetime | None, str | None]:
         return None, f"{name} {raw!r} is outside the representable time range"
 
 
-def _parse_mode(raw: object) -> tuple[Mode | None, str | None]:
+# In CSV everything is text; in JSON a number must be a JSON number ("5" is a string, not a rate).
+def _parse_mode(raw: object, *, text_numbers: bool) -> tuple[Mode | None, str | None]:
     if isinstance(raw, int) and not isinstance(raw, bool) and raw in (1, 2):
         return Mode(raw), None
-    if isinstance(raw, str) and raw.strip().lower() in _MODE_WORDS:
+    if isinstance(raw, str) and (text_numbers or not raw.strip().isdigit()) and raw.strip().lower() in _MODE_WORDS:
         return _MODE_WORDS[raw.strip().lower()], None
     return None, f"mode {raw!r} is not 1 (discharge) or 2 (charge)"
 
 
-def _parse_rate(raw: object) -> tuple[float | None, str | None]:
+def _parse_rate(raw: object, *, text_numbers: bool) -> tuple[float | None, str | None]:
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         value = float(raw)
-    elif isinstance(raw, str) and _NUMBER.fullmatch(raw.strip()):
+    elif text_numbers and isinstance(raw, str) and _NUMBER.fullmatch(raw.strip()):
         value = float(raw.strip())
     else:
         return None, f"rate_kw {raw!r} is not a number"
