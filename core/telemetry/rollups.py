@@ -191,10 +191,8 @@ class Rollups:
     @staticmethod
     def _replace(conn: Connection, table, device_id: str, start_ms: int, end_ms: int, rollup) -> int:
         """Delete the device's buckets in [start, end) and insert the recomputed ones (same transaction)."""
-        conn.execute(
-            delete(table).where(
-                and_(table.c.device_id == device_id, table.c.bucket_start_ms >= start_ms, table.c.bucket_start_ms < end_ms)
-            )
-        )
-        result = conn.execute(insert(table).from_select(_ROLLUP_COLUMNS, rollup))
-        return max(result.rowcount or 0, 0)
+        in_window = and_(table.c.device_id == device_id, table.c.bucket_start_ms >= start_ms, table.c.bucket_start_ms < end_ms)
+        conn.execute(delete(table).where(in_window))
+        conn.execute(insert(table).from_select(_ROLLUP_COLUMNS, rollup))
+        # Counted rather than read from rowcount: psycopg reports -1 for SQLAlchemy's INSERT ... SELECT.
+        return conn.execute(select(func.count()).select_from(table).where(in_window)).scalar_one()

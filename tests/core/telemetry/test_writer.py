@@ -1,0 +1,156 @@
+"""The storage writer on SQLite and PostgreSQL: exactly-once rows, flush, failures counted and survived."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import numpy as np
+import pytest
+from sqlalchemy import text
+
+from core.fleet.counters import IngestCounters
+from core.fleet.samples import StatusChange
+from core.telemetry import TelemetryQueries, TelemetryWriter, WriterStopped
+from core.telemetry.tables import telemetry_raw
+from tests.core.telemetry.support import T0, cells, count, rows, sample
+
+LONG = 3600.0  # a flush interval no test waits for: only flush()/stop() can make these writers write
+
+
+@pytest.fixture
+def db(services):
+    return services.db
+
+
+def test_two_threads_each_sample_lands_exactly_once(db, clock):
+    counters = IngestCounters()
+    writer = TelemetryWriter(db, counters=counters, clock=clock, flush_interval_s=LONG, max_batch=500)
+    start = threading.Barrier(2)
+
+    def produce(offset: int) -> None:
+        start.wait(timeout=10)
+        for i in range(0, 2000, 50):
+            # Both threads send devices d0..d9, overlapping on half the timestamps: re-delivered duplicates.
+            writer.submit_samples([sample(f"d{k % 10}", offset + i + k // 10, soc_pct=float(k)) for k in range(50)])
+
+    threads = [threading.Thread(target=produce, args=(offset,)) for offset in (0, 1000)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert writer.flush(timeout=60)
+    stats = writer.stats()
+    assert stats.submitted_rows == 4000 and stats.committed_rows == 4000 and stats.queued_rows == 0
+    assert stats.commits >= 8  # max_batch 500 forced batches while the producers ran
+    stored = rows(db, "telemetry_raw", ("device_id", "ts_ms"))
+    assert len(stored) == len({(r["device_id"], r["ts_ms"]) for r in stored}) == 3000  # 300 distinct timestamps x 10 devices
+    assert counters.snapshot().last_write_latency_s >= 0.0
+    assert writer.stop(timeout=10)
+
+
+def test_flush_writes_now_and_waits_for_the_commit(db, clock):
+    writer = TelemetryWriter(db, clock=clock, flush_interval_s=LONG)
+    assert writer.flush(timeout=5)  # nothing submitted: true at once
+    writer.submit_samples([sample("bess-1", 0, power_kw=12.5), sample("bess-1", 5, power_kw=-3.25)])
+    assert count(db, "telemetry_raw") == 0  # not yet due
+    assert writer.flush(timeout=30)
+    stored = rows(db, "telemetry_raw", ("ts_ms",))
+    assert [r["power_kw"] for r in stored] == [12.5, -3.25]
+    assert stored[0]["ts_ms"] == int(T0.timestamp() * 1000)
+    writer.submit_samples([sample("bess-1", 0, power_kw=99.0)])  # a re-delivery: ignored, not overwritten
+    assert writer.flush(timeout=30)
+    assert [r["power_kw"] for r in rows(db, "telemetry_raw", ("ts_ms",))] == [12.5, -3.25]
+    assert writer.stop(timeout=10)
+
+
+def test_stop_drains_the_queue_then_refuses_more(db, clock):
+    writer = TelemetryWriter(db, clock=clock, flush_interval_s=LONG)
+    writer.submit_samples([sample("bess-1", i) for i in range(100)])
+    writer.submit_status([StatusChange("bess-1", False, "will", T0)])
+    assert writer.stop(timeout=30)
+    assert count(db, "telemetry_raw") == 100
+    assert rows(db, "status_changes")[0]["reason"] == "will"
+    with pytest.raises(WriterStopped):
+        writer.submit_samples([sample("bess-1", 500)])
+
+
+def test_invalid_rows_are_rejected_and_counted_not_fatal(db, clock):
+    writer = TelemetryWriter(db, clock=clock, flush_interval_s=LONG)
+    naive = sample("bess-1", 1)
+    naive = type(naive)(**{**{f: getattr(naive, f) for f in naive.__slots__}, "ts": datetime(2026, 1, 1)})
+    writer.submit_samples([sample("bess-1", 0), naive, sample("bess-1", 2, power_kw=float("nan"))])
+    assert writer.flush(timeout=30)
+    stats = writer.stats()
+    assert (stats.committed_rows, stats.rejected_rows) == (1, 2)
+    assert count(db, "telemetry_raw") == 1
+    assert writer.stop(timeout=10)
+
+
+def _drop_raw(db) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE telemetry_raw"))
+
+
+def _recreate_raw(db) -> None:
+    telemetry_raw.create(db.engine)
+
+
+def test_a_failing_database_is_counted_retried_and_nothing_is_lost(db, clock):
+    counters = IngestCounters()
+    writer = TelemetryWriter(db, counters=counters, clock=clock, flush_interval_s=LONG, max_attempts=1000, retry_backoff_s=(0.01, 0.05))
+    writer.submit_samples([sample("bess-1", i) for i in range(10)])
+    assert writer.flush(timeout=30)
+    _drop_raw(db)
+    writer.submit_samples([sample("bess-1", i) for i in range(10, 30)])
+    writer.flush(timeout=0)  # ask for the write now, without waiting
+    assert writer.wait_for_stats(lambda s: s.failed_commits >= 2, timeout=30)
+    assert writer.alive and writer.stats().queued_rows == 20  # the failing batch is still held
+    assert "telemetry_raw" in (writer.stats().last_error or "")
+    _recreate_raw(db)
+    assert writer.flush(timeout=30)
+    assert count(db, "telemetry_raw") == 20  # the 10 before the drop went with the table; the 20 after all landed
+    assert counters.snapshot().sink_errors == writer.stats().failed_commits >= 2
+    assert writer.stop(timeout=10)
+
+
+def test_after_max_attempts_rows_are_parked_counted_and_can_be_requeued(db, clock):
+    writer = TelemetryWriter(db, clock=clock, flush_interval_s=LONG, max_attempts=2, retry_backoff_s=(0.01, 0.01))
+    _drop_raw(db)
+    writer.submit_samples([sample("bess-1", i) for i in range(25)])
+    writer.submit_cells([cells("bs-1", 0, 0, [3.7, 3.71])])
+    assert not writer.flush(timeout=30)  # resolved, but parked: not committed
+    stats = writer.stats()
+    assert (stats.parked_rows, stats.committed_rows, stats.failed_commits) == (26, 0, 2)
+    writer.submit_cells([cells("bs-1", 0, 2, [3.7, 3.72])])  # newer data keeps flowing meanwhile
+    assert not writer.flush(timeout=30)
+    assert count(db, "cell_samples") == 1
+    _recreate_raw(db)
+    assert writer.requeue_parked() == 26
+    assert writer.flush(timeout=30)
+    assert count(db, "telemetry_raw") == 25 and count(db, "cell_samples") == 2
+    assert writer.stats().parked_rows == 0
+    assert writer.stop(timeout=10)
+
+
+def test_cell_arrays_round_trip_bit_for_bit(db, clock):
+    rng = np.random.default_rng(7)
+    writer = TelemetryWriter(db, clock=clock, flush_interval_s=LONG)
+    sent = {}
+    for pack in range(5):
+        arrays = [rng.normal(loc, 0.5, size=12).astype(np.float32) for loc in (3.7, 25.0, 55.0, 97.0)]
+        arrays[0][0] = np.float32(np.inf) if pack == 4 else arrays[0][0]  # a sensor fault value survives too
+        sent[pack] = arrays
+        older = cells("bs-1", pack, 0, [0.0] * 12)
+        newest = cells("bs-1", pack, 2, *[a.tolist() for a in arrays], current_a=-12.5 + pack)
+        writer.submit_cells([older, newest])
+    assert writer.flush(timeout=30)
+    latest = TelemetryQueries(db).latest_cells("bs-1")
+    assert sorted(latest) == list(range(5))
+    for pack, arrays in sent.items():
+        got = latest[pack]
+        assert got.current_a == -12.5 + pack and got.ts.timestamp() == T0.timestamp() + 2
+        for want, have in zip(arrays, (got.voltage_v, got.temp_c, got.soc_pct, got.soh_pct)):
+            assert have.dtype == np.dtype("<f4") and np.array_equal(have.view("<u4"), want.view("<u4"))
+    assert TelemetryQueries(db).latest_cells("nobody") == {}
+    assert writer.stop(timeout=10)
