@@ -155,6 +155,15 @@ class DeviceRegistry:
         with self.db.session() as s:
             return self._info(s, self._get_row(s, device_id))
 
+    def site_id(self, site: int | str) -> int:
+        """A site's id from its id or its name; NotFound names what was asked for."""
+        with self.db.session() as s:
+            column = SiteRow.id if isinstance(site, int) else SiteRow.name
+            found = s.execute(select(SiteRow.id).where(column == site)).scalar_one_or_none()
+        if found is None:
+            raise NotFound(f"no site {site!r}")
+        return found
+
     def device_specs(self) -> list[DeviceSpec]:
         """The active devices, for the runtime to wire drivers. System use: no actor, no audit."""
         with self.db.session() as s:
