@@ -118,11 +118,11 @@ def build_pdf(data: AuditReportData, path: str | Path) -> Path:
         columns = [
             Column("id", "#", 10, decimals=0),
             Column("timestamp", f"Time ({zone})", 42, formatter=lambda at: format_local(at, zone, seconds=True)),
-            Column("user", "User", 22, wrap=True),
-            Column("action", "Action", 28, wrap=True),
-            Column("resource", "Resource", 40, wrap=True),
+            Column("user", "User", 20, wrap=True),
+            Column("action", "Action", 26, wrap=True),
+            Column("resource", "Resource", 46, wrap=True),
             Column("result", "Result", 16, formatter=lambda v: v if v == "success" else v.upper()),
-            Column("host", "Host", 22, wrap=True),
+            Column("host", "Host", 20, wrap=True),
         ]
         story.append(data_table(columns, rows, _level))
         story.append(paragraph("Times are local with their UTC offset; exports carry UTC.", small=True))

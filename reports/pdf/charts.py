@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
+from reportlab.graphics.charts.legends import LineLegend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib.units import mm
@@ -148,12 +148,13 @@ def line_chart(
         if i == 1:
             chart.lines[i].strokeDashArray = (3, 2)  # tells the series apart in greyscale print
     drawing.add(chart)
-    legend = Legend()
+    legend = LineLegend()
     legend.x, legend.y = width - 8, height - 4
     legend.alignment = "right"
     legend.boxAnchor = "ne"
     legend.columnMaximum = 1
-    legend.deltax = 80
+    legend.deltax = 70
+    legend.dx, legend.dy = 16, 2  # short line swatches, as the series are lines
     legend.fontName, legend.fontSize = theme.FONT, _AXIS_FONT
     legend.colorNamePairs = [(theme.SERIES[i % len(theme.SERIES)], name) for i, (name, _) in enumerate(series)]
     drawing.add(legend)

@@ -11,13 +11,14 @@ from pathlib import Path
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import BaseDocTemplate, CondPageBreak, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle
 
 from reports.meta import ReportMeta, format_local, format_utc
 from reports.pdf import theme
 
 MARGIN = 15 * mm
 HEADER_GAP = 9 * mm
+HEADING_ROOM = 30 * mm  # a heading starts a new page unless this much space is left under it
 NO_DATA_TEXT = "No data in this period"
 
 
@@ -138,9 +139,20 @@ def render_pdf(
         title=f"GridRoom - {title}", author=meta.generated_by, subject=header_right, creator="GridRoom",
     )
     doc.addPageTemplates([PageTemplate(id="report", frames=[frame], onPage=decorate)])
-    body = list(story) or [no_data()]
+    body = _keep_headings_with_content(list(story) or [no_data()])
     doc.build(_title_block(title, meta, subtitle, frame._width) + body, canvasmaker=_NumberedCanvas)
     return path
+
+
+def _keep_headings_with_content(story: list[Flowable]) -> list[Flowable]:
+    # A heading must not end a page alone. keepWithNext would glue it to a whole long table and push the
+    # table to the next page, leaving a blank half page; a conditional break needs only some room below it.
+    out: list[Flowable] = []
+    for flowable in story:
+        if isinstance(flowable, Paragraph) and flowable.style in (theme.HEADING, theme.SUBHEADING):
+            out.append(CondPageBreak(HEADING_ROOM))
+        out.append(flowable)
+    return out
 
 
 def content_width(wide: bool = False) -> float:

@@ -31,11 +31,10 @@ FONT_BOLD = "Helvetica-Bold"
 
 TITLE = ParagraphStyle("gr-title", fontName=FONT_BOLD, fontSize=16, leading=20, textColor=TEXT, spaceAfter=4)
 HEADING = ParagraphStyle(
-    "gr-heading", fontName=FONT_BOLD, fontSize=11.5, leading=15, textColor=TEXT, spaceBefore=10, spaceAfter=4,
-    keepWithNext=1,  # a heading never ends a page alone
+    "gr-heading", fontName=FONT_BOLD, fontSize=11.5, leading=15, textColor=TEXT, spaceBefore=10, spaceAfter=4
 )
 SUBHEADING = ParagraphStyle(
-    "gr-subheading", fontName=FONT_BOLD, fontSize=9, leading=12, textColor=TEXT, spaceBefore=6, spaceAfter=2, keepWithNext=1
+    "gr-subheading", fontName=FONT_BOLD, fontSize=9, leading=12, textColor=TEXT, spaceBefore=6, spaceAfter=2
 )
 BODY = ParagraphStyle("gr-body", fontName=FONT, fontSize=9, leading=12, textColor=TEXT, alignment=TA_LEFT)
 SMALL = ParagraphStyle("gr-small", parent=BODY, fontSize=8, leading=10, textColor=TEXT_MUTED)
