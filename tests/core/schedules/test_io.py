@@ -115,3 +115,11 @@ def test_export_refuses_what_it_cannot_write_faithfully():
         to_csv([ScheduleEntry(datetime(2026, 11, 23, 14), at(15), 2, 1.0)])
     with pytest.raises(ScheduleExportError, match="not a finite number"):
         to_json([entry(14, 15, rate_kw=float("nan"))])
+
+
+def test_unreadable_csv_and_non_text_input_are_problems():
+    huge = HEADER + "2026-11-23T14:00Z,2026-11-23T15:00Z,2," + "1" * 200_000 + "\n"
+    [problem] = parse_csv(huge).problems
+    assert (problem.line, problem.message.startswith("unreadable CSV")) == (2, True)
+    assert str(parse_csv(b"start").problems[0]) == "expected text, got bytes"
+    assert str(parse_json(None).problems[0]) == "expected text, got NoneType"
