@@ -34,8 +34,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def recorder(shared_broker):
-    rec = MqttRecorder(shared_broker, ["gridroom/v1/+/#"])
+def recorder(shared_broker, uid):
+    rec = MqttRecorder(shared_broker, [f"gridroom/v1/{uid}-b{i:02d}/#" for i in range(3)])
     yield rec
     rec.stop()
 

@@ -32,7 +32,10 @@ def manual_clock() -> ManualClock:
 @pytest.fixture
 def recorder(shared_broker, uid):
     """Everything this test's devices say, plus the simulator control results."""
-    rec = MqttRecorder(shared_broker, ["gridroom/v1/+/#", "gridroom/sim/fault/result"])
+    # Only this test's devices: a fleet-wide wildcard would also take other runs' traffic and retained
+    # statuses, and a flood of those could crowd out the messages the test waits for.
+    devices = [f"{uid}-b{i:02d}" for i in range(10)] + [f"{uid}-m1", f"{uid}-m2", f"{uid}-bs"]
+    rec = MqttRecorder(shared_broker, [f"gridroom/v1/{d}/#" for d in devices] + ["gridroom/sim/fault/result"])
     yield rec
     rec.stop()
 
