@@ -28,7 +28,6 @@ class DriverImportError(ImportError):
 BUILTIN_DRIVERS: dict[str, str] = {
     "modbus+tcp": "drivers.modbus.driver:ModbusSunSpecDriver",
     "mqtt": "drivers.mqtt.driver:MqttDeviceDriver",
-    "sim": "drivers.sim.driver:SimulatedDriver",
 }
 
 

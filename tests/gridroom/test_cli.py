@@ -117,3 +117,14 @@ def test_serve_runs_until_sigterm_and_shuts_down_cleanly(demo_db):
     assert "SIGTERM received" in out and "stopped cleanly" in out
     r = run(["--database", demo_db, "audit", "verify"])
     assert r.returncode == 0
+
+
+def test_audit_report_pdf_headless(demo_db, tmp_path):
+    out = tmp_path / "audit.pdf"
+    r = run(["--database", demo_db, "report", "audit", "--out", str(out), "--zone", "Europe/Brussels",
+             "--admin", ADMIN.username, "--password-stdin"], ADMIN.password + "\n")
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes().startswith(b"%PDF")
+    r = run(["--database", demo_db, "report", "audit", "--out", str(tmp_path / "x.pdf"), "--from", "2026-02-01",
+             "--to", "2026-01-01", "--admin", ADMIN.username, "--password-stdin"], ADMIN.password + "\n")
+    assert r.returncode == 2 and "--from must be before --to" in r.stderr
