@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -85,6 +86,9 @@ def _check_text(problems: list[FieldProblem], field: str, value: object, limit: 
         problems.append(FieldProblem(field, "must not be empty"))
     elif len(value) > limit:
         problems.append(FieldProblem(field, f"at most {limit} characters"))
+    elif any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        # NUL cannot be stored in PostgreSQL text; other control characters garble lists and reports.
+        problems.append(FieldProblem(field, "must not contain control characters"))
 
 
 def _check_positive(problems: list[FieldProblem], field: str, value: object) -> bool:

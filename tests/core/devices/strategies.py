@@ -43,7 +43,7 @@ def valid_specs(draw, site_id: int = 1) -> DeviceSpec:
         max_charge_kw=capacity * draw(st.floats(0.01, 10.0)),
         max_discharge_kw=capacity * draw(st.floats(0.01, 10.0)),
         address=draw(addresses(device_id)),
-        location=draw(st.text(max_size=60)),
+        location=draw(st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=60)),
         latitude=coords[0] if coords else None,
         longitude=coords[1] if coords else None,
         packs=draw(st.integers(1, 1024)) if kind == "battery_system" else None,
@@ -58,7 +58,7 @@ def _too_fast(spec: DeviceSpec) -> float:
 # For each field: a strategy of (spec -> broken value). Each value is wrong on its own, whatever the rest is.
 BREAKERS = {
     "device_id": st.sampled_from(["", "-lead", "has space", "a/b", "x" * 65, "wild+", "#", "é"]).map(lambda v: lambda s: v),
-    "name": st.sampled_from(["", "   ", "n" * 129]).map(lambda v: lambda s: v),
+    "name": st.sampled_from(["", "   ", "n" * 129, "Alpha\x00"]).map(lambda v: lambda s: v),
     "site_id": st.sampled_from(["1", 1.5, None]).map(lambda v: lambda s: v),
     "kind": st.sampled_from(["ups", "", "BESS"]).map(lambda v: lambda s: v),
     "capacity_kwh": st.sampled_from([0.0, -1.0, math.nan, math.inf, "100"]).map(lambda v: lambda s: v),
@@ -68,7 +68,7 @@ BREAKERS = {
         ["http://x/1", "modbus+tcp://host:502/", "modbus+tcp://:502/1", "modbus+tcp://h/999", "mqtt://broker/other id",
          "mqtt://u:p@broker/x", "sim://", "", "ftp://a/b"]
     ).map(lambda v: lambda s: v),
-    "location": st.just(lambda s: "l" * 256),
+    "location": st.sampled_from(["l" * 256, "Hall\x002", "Yard\n7"]).map(lambda v: lambda s: v),
     "latitude": st.sampled_from([90.5, -91.0, math.nan]).map(lambda v: lambda s: v),
     "longitude": st.sampled_from([180.01, -181.0, math.inf]).map(lambda v: lambda s: v),
     "packs": st.just("packs"),  # handled below: depends on kind
