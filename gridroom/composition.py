@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from core.runtime.runtime import Runtime
 from core.services import CoreServices
+from gridroom.fleet_runtime import FleetService, FleetSettings
 
 
-def build_runtime(services: CoreServices) -> Runtime:
-    """The runtime for this database. Drivers, executors and alarms register here as they land."""
-    return Runtime(clock=services.clock)
+def build_runtime(services: CoreServices, fleet: FleetService | None = None) -> Runtime:
+    """The runtime for this database, owning the live fleet when one is given."""
+    runtime = Runtime(clock=services.clock)
+    if fleet is not None:
+        runtime.add_service(fleet)
+    return runtime
+
+
+def build_fleet(services: CoreServices, settings: FleetSettings) -> FleetService:
+    return FleetService(services, settings)

@@ -29,8 +29,10 @@ def free_loopback_port() -> int:
 class EmbeddedBroker:
     """``port = EmbeddedBroker().start()`` ... ``.stop()``. Anonymous, loopback-only, no persistence."""
 
-    def __init__(self, start_timeout_s: float = 10.0) -> None:
+    def __init__(self, start_timeout_s: float = 10.0, preferred_port: int | None = None) -> None:
         self._start_timeout_s = start_timeout_s
+        # Tried first (then free ports): a stable port keeps device addresses stable across demo runs.
+        self._preferred_port = preferred_port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._broker = None
@@ -48,8 +50,8 @@ class EmbeddedBroker:
         self._thread = threading.Thread(target=self._loop.run_forever, name="gridroom-embedded-broker", daemon=True)
         self._thread.start()
         last_error: Exception | None = None
-        for _attempt in range(5):  # another process may grab the probed port before the broker binds it
-            port = free_loopback_port()
+        for attempt in range(5):  # another process may grab the probed port before the broker binds it
+            port = self._preferred_port if attempt == 0 and self._preferred_port else free_loopback_port()
             started: Future = asyncio.run_coroutine_threadsafe(self._start_broker(port), self._loop)
             try:
                 started.result(self._start_timeout_s)

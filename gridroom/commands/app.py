@@ -12,7 +12,8 @@ from core.secrets import SecretStore
 from core.services import CoreServices
 from core.settings import data_dir, resolve_database_url
 from core.storage.database import Database
-from gridroom.composition import build_runtime
+from gridroom.composition import build_fleet, build_runtime
+from gridroom.fleet_runtime import FleetSettings
 
 
 def register(sub: _SubParsersAction) -> None:
@@ -22,6 +23,7 @@ def register(sub: _SubParsersAction) -> None:
     p.add_argument("--as", dest="demo_user", default=DEMO_OPERATOR.username,
                    choices=[u.username for u in DEMO_USERS], help="which demo user to sign in as")
     p.add_argument("--seed-only", action="store_true", help="create the demo data and exit (no window)")
+    p.add_argument("--broker", metavar="HOST:PORT", help="use this MQTT broker instead of the embedded one")
     p.set_defaults(func=cmd_demo)
 
 
@@ -43,17 +45,36 @@ def _fatal(message: str) -> int:
     return 2
 
 
-def _launch(url: str, demo_login: tuple[str, str] | None) -> int:
+def _launch(url: str, demo_login: tuple[str, str] | None, broker_text: str | None = None) -> int:
     from desktop.app import run_desktop
+    from gridroom.commands.sim import parse_broker
 
     secrets = SecretStore()
     try:
         services = CoreServices.build(Database.open(url), secrets=secrets)
     except GridRoomError as exc:
         return _fatal(str(exc))
+    broker = parse_broker(broker_text) if broker_text else None
+    demo = None
     if demo_login:
+        from gridroom.demo_fleet import start_demo_fleet
+
         seed_demo(services)
-    return run_desktop(lambda: services, lambda: build_runtime(services), demo_login=demo_login)
+        demo = start_demo_fleet(services, broker)
+        broker = demo.broker
+    try:
+        fleet = build_fleet(services, FleetSettings(broker=broker))
+        return run_desktop(lambda: services, lambda: build_runtime(services, fleet), demo_login=demo_login,
+                           **_fleet_kwargs(run_desktop, fleet))
+    finally:
+        if demo is not None:
+            demo.stop()
+
+
+def _fleet_kwargs(run_desktop, fleet) -> dict:
+    import inspect
+
+    return {"fleet": fleet.context} if "fleet" in inspect.signature(run_desktop).parameters else {}
 
 
 def cmd_gui(args: Namespace) -> int:
@@ -74,4 +95,4 @@ def cmd_demo(args: Namespace) -> int:
         print(f"demo data ready in {url}")
         return 0
     print(f"GridRoom demo: signed in as {user.username} (password {user.password}); database {url}", flush=True)
-    return _launch(url, (user.username, user.password))
+    return _launch(url, (user.username, user.password), args.broker)
