@@ -6,16 +6,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Table, and_, func, select
+from sqlalchemy import Table, func, or_, select
 
 from core.errors import GridRoomError
 from core.storage.database import Database
 from core.telemetry.cell_codec import decode_cells
+from core.telemetry.cell_rows import CURRENT_STEP_A
+from core.telemetry.keys import device_key
 from core.telemetry.tables import RAW_METRICS, ROLLUP_METRICS, cell_samples, telemetry_1m, telemetry_15m, telemetry_raw
-from core.telemetry.timecodes import from_epoch_ms, to_epoch_ms
+from core.telemetry.timecodes import MINUTE_MS, from_epoch_ms, to_epoch_ms
 
 RESOLUTIONS = ("raw", "1m", "15m")
 _ROLLUP_TABLES: dict[str, Table] = {"1m": telemetry_1m, "15m": telemetry_15m}
+# How far back a pack's SoC/SoH are looked for (they are stored about once a minute, cell_rows.py); older
+# than that they count as unknown (NaN) rather than scanning the device's whole history.
+SLOW_LOOKBACK_MS = 5 * MINUTE_MS
 
 
 class TelemetryQueryError(GridRoomError):
@@ -39,7 +44,9 @@ class History:
 
 @dataclass(frozen=True)
 class PackCells:
-    """The newest stored reading of one pack."""
+    """The newest stored reading of one pack. Stored resolution (core/telemetry/cell_codec.py): 1 mV, 0.1 C,
+    0.01 %, current 10 mA. soc_pct and soh_pct are the pack's newest stored ones (at most about a minute
+    older than ts; NaN when none within SLOW_LOOKBACK_MS)."""
 
     pack: int
     ts: datetime
@@ -48,6 +55,23 @@ class PackCells:
     temp_c: np.ndarray
     soc_pct: np.ndarray
     soh_pct: np.ndarray
+
+
+@dataclass(frozen=True)
+class PackCellHistory:
+    """One pack over time: arrays of shape (samples, cells), oldest first. SoC and SoH are carried forward
+    from the newest stored row at or before each sample (NaN before the first one found)."""
+
+    pack: int
+    t_s: np.ndarray  # float64 epoch seconds
+    current_a: np.ndarray  # float64
+    voltage_v: np.ndarray  # float32
+    temp_c: np.ndarray
+    soc_pct: np.ndarray
+    soh_pct: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.t_s)
 
 
 class TelemetryQueries:
@@ -110,32 +134,89 @@ class TelemetryQueries:
         newest cell row is left out (it has gone quiet; the live view shows that, not stale numbers)."""
         c = cell_samples
         with self.db.engine.connect() as conn:
-            newest = conn.execute(select(func.max(c.c.ts_ms)).where(c.c.device_id == device_id)).scalar()
+            key = device_key(conn, device_id)
+            if key is None:
+                return {}
+            newest = conn.execute(select(func.max(c.c.ts_ms)).where(c.c.device_key == key)).scalar()
             if newest is None:
                 return {}
             since = newest - int(lookback.total_seconds() * 1000)
-            latest = (
-                select(c.c.pack, func.max(c.c.ts_ms).label("ts_ms"))
-                .where(c.c.device_id == device_id, c.c.ts_ms >= since)
-                .group_by(c.c.pack)
-                .subquery()
+            # One short range of the key: the device's rows since the slow lookback; newest per pack wins.
+            rows = conn.execute(
+                select(c.c.pack, c.c.ts_ms, c.c.current_10ma, c.c.voltage_v, c.c.temp_c, c.c.soc_pct, c.c.soh_pct)
+                .where(
+                    c.c.device_key == key,
+                    c.c.ts_ms >= min(since, newest - SLOW_LOOKBACK_MS),
+                    or_(c.c.ts_ms >= since, c.c.soc_pct.is_not(None)),
+                )
+                .order_by(c.c.ts_ms, c.c.pack)
+            ).all()
+        latest: dict[int, tuple] = {}
+        slow: dict[int, tuple[bytes, bytes]] = {}
+        for row in rows:
+            if row.soc_pct is not None:
+                slow[row.pack] = (row.soc_pct, row.soh_pct)
+            if row.ts_ms >= since:
+                latest[row.pack] = row
+        out = {}
+        for pack in sorted(latest):
+            row = latest[pack]
+            voltage = decode_cells(row.voltage_v, "voltage_v")
+            soc_blob, soh_blob = slow.get(pack, (None, None))
+            out[pack] = PackCells(
+                pack=pack,
+                ts=from_epoch_ms(row.ts_ms),
+                current_a=row.current_10ma * CURRENT_STEP_A,
+                voltage_v=voltage,
+                temp_c=decode_cells(row.temp_c, "temp_c"),
+                soc_pct=_slow_values(soc_blob, "soc_pct", len(voltage)),
+                soh_pct=_slow_values(soh_blob, "soh_pct", len(voltage)),
             )
-            stmt = (
-                select(c)
-                .join(latest, and_(c.c.pack == latest.c.pack, c.c.ts_ms == latest.c.ts_ms))
-                .where(c.c.device_id == device_id, c.c.ts_ms >= since)
-                .order_by(c.c.pack)
-            )
-            rows = conn.execute(stmt).mappings().all()
-        return {
-            row["pack"]: PackCells(
-                pack=row["pack"],
-                ts=from_epoch_ms(row["ts_ms"]),
-                current_a=row["current_a"],
-                voltage_v=decode_cells(row["voltage_v"]),
-                temp_c=decode_cells(row["temp_c"]),
-                soc_pct=decode_cells(row["soc_pct"]),
-                soh_pct=decode_cells(row["soh_pct"]),
-            )
-            for row in rows
-        }
+        return out
+
+    def pack_history(self, device_id: str, pack: int, start: datetime, end: datetime) -> PackCellHistory:
+        """Every stored reading of one pack with start <= time < end, SoC/SoH carried forward.
+
+        Reads every pack's rows of the range (the key is device, time, pack), so keep ranges to hours."""
+        if end <= start:
+            raise TelemetryQueryError(f"the range must end after it starts ({start.isoformat()} .. {end.isoformat()})")
+        c = cell_samples
+        s, e = to_epoch_ms(start), to_epoch_ms(end)
+        with self.db.engine.connect() as conn:
+            key = device_key(conn, device_id)
+            rows = [] if key is None else conn.execute(
+                select(c.c.ts_ms, c.c.current_10ma, c.c.voltage_v, c.c.temp_c, c.c.soc_pct, c.c.soh_pct)
+                .where(c.c.device_key == key, c.c.pack == pack, c.c.ts_ms >= s - SLOW_LOOKBACK_MS, c.c.ts_ms < e)
+                .order_by(c.c.ts_ms)
+            ).all()
+        width = max((len(decode_cells(r.voltage_v, "voltage_v")) for r in rows), default=0)
+        t, current, arrays = [], [], {m: [] for m in ("voltage_v", "temp_c", "soc_pct", "soh_pct")}
+        soc = soh = np.full(width, np.nan, dtype=np.float32)
+        for r in rows:
+            if r.soc_pct is not None:
+                soc, soh = _slow_values(r.soc_pct, "soc_pct", width), _slow_values(r.soh_pct, "soh_pct", width)
+            if r.ts_ms < s:
+                continue  # read only for the SoC/SoH in force at start
+            t.append(r.ts_ms / 1000.0)
+            current.append(r.current_10ma * CURRENT_STEP_A)
+            arrays["voltage_v"].append(_fit(decode_cells(r.voltage_v, "voltage_v"), width))
+            arrays["temp_c"].append(_fit(decode_cells(r.temp_c, "temp_c"), width))
+            arrays["soc_pct"].append(soc)
+            arrays["soh_pct"].append(soh)
+        stacked = {m: np.array(v, dtype=np.float32).reshape(len(t), width) for m, v in arrays.items()}
+        return PackCellHistory(pack, np.array(t, dtype=np.float64), np.array(current, dtype=np.float64), **stacked)
+
+
+def _fit(values: np.ndarray, width: int) -> np.ndarray:
+    """values padded with NaN (or cut) to width cells: a pack whose cell count changed mid-range."""
+    if len(values) == width:
+        return values
+    out = np.full(width, np.nan, dtype=np.float32)
+    out[: min(width, len(values))] = values[:width]
+    return out
+
+
+def _slow_values(blob: bytes | None, metric: str, width: int) -> np.ndarray:
+    if blob is None:
+        return np.full(width, np.nan, dtype=np.float32)
+    return _fit(decode_cells(blob, metric), width)

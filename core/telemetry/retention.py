@@ -14,7 +14,7 @@ from sqlalchemy import delete
 
 from core.clock import Clock, SystemClock
 from core.storage.database import Database
-from core.telemetry.keys import distinct_device_ids
+from core.telemetry.keys import distinct_keys
 from core.telemetry.rollups import MARK_1M, read_mark
 from core.telemetry.tables import cell_samples, telemetry_raw
 from core.telemetry.timecodes import from_epoch_ms, to_epoch_ms
@@ -48,11 +48,11 @@ class Retention:
                 return PurgeReport(None, 0, 0)
             cutoff = min(wanted, rolled)
             counts = []
-            for table in (telemetry_raw, cell_samples):
+            for table, device in ((telemetry_raw, telemetry_raw.c.device_id), (cell_samples, cell_samples.c.device_key)):
                 deleted = 0
                 # One key range per device: no index on time alone is needed (see keys.py).
-                for device_id in distinct_device_ids(conn, table):
-                    result = conn.execute(delete(table).where(table.c.device_id == device_id, table.c.ts_ms < cutoff))
+                for value in distinct_keys(conn, device):
+                    result = conn.execute(delete(table).where(device == value, table.c.ts_ms < cutoff))
                     deleted += max(result.rowcount or 0, 0)
                 counts.append(deleted)
         return PurgeReport(from_epoch_ms(cutoff), counts[0], counts[1])

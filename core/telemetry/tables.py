@@ -10,8 +10,7 @@ Layout choices, all for narrow rows (DESIGN.md target: <= 300 MB per day for 1,0
   the key's prefix (device_id, then time), so no second index is needed.
 - device_id is the registry's text id, with no foreign key: telemetry may arrive before a device is
   registered (auto-registration) and must stay readable after it is decommissioned.
-- Cell readings are one row per pack per sample; the pack's cell arrays are packed into LargeBinary
-  columns (format in core/telemetry/cell_codec.py), not one row per cell.
+- Cell readings are one row per pack per sample, not one row per cell; see ``cell_samples`` below.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    UniqueConstraint,
 )
 
 from core.storage.base import Base
@@ -70,17 +70,41 @@ def _rollup_table(name: str) -> Table:
 telemetry_1m = _rollup_table("telemetry_1m")
 telemetry_15m = _rollup_table("telemetry_15m")
 
+# Small integer keys for the device ids in cell_samples: 1 byte per row on SQLite instead of the id's text.
+# Assigned on first use by the writer; never deleted (a key outlives the device's rows).
+telemetry_device_keys = Table(
+    "telemetry_device_keys",
+    metadata,
+    Column("device_key", Integer, nullable=False),
+    Column("device_id", String(64), nullable=False),
+    PrimaryKeyConstraint("device_key", name="pk_telemetry_device_keys"),
+    UniqueConstraint("device_id", name="uq_telemetry_device_keys_device_id"),
+)
+
+# One row per pack per sample (benchmarks/db_growth.py: ~56 B per row of 10 cells on SQLite, 5.6 B per
+# cell-sample, ~240 MB for 1,000 cells at 2 s for a day; float32 arrays with text ids took 228 B per row).
+# - The arrays are fixed-point codes, frame-of-reference packed (core/telemetry/cell_codec.py): 1 mV, 0.1 C,
+#   0.01 %. Voltage and temperature are in every row; SoC and SoH only about once a minute and NULL
+#   otherwise (core/telemetry/cell_rows.py); queries fill them in from the pack's newest row that has them.
+# - current_10ma is the pack current in 10 mA steps (an integer: 2-3 bytes on SQLite instead of an 8-byte
+#   REAL).
+# - Key (device_key, ts_ms, pack): one device's packs at one instant are neighbours (a heat map frame and the
+#   newest readings are one short range), deleting old rows is one range per device. Measured on SQLite:
+#   pages end up ~83 % full with this order and with (device_key, pack, ts_ms) alike (WITHOUT ROWID tables
+#   split pages the same way wherever the insert lands), so the order was chosen for the queries. One pack
+#   over a long range reads every pack's rows of that range; long cell trends need a per-pack rollup.
 cell_samples = Table(
     "cell_samples",
     metadata,
-    Column("device_id", String(64), nullable=False),
+    Column("device_key", Integer, nullable=False),
     Column("ts_ms", BigInteger, nullable=False),
     Column("pack", SmallInteger, nullable=False),
-    Column("current_a", Float, nullable=False),
-    *(Column(name, LargeBinary, nullable=False) for name in CELL_ARRAYS),
-    # Time before pack: one device's packs at one instant are neighbours (a heat map frame is one range),
-    # and deleting old rows is one range per device.
-    PrimaryKeyConstraint("device_id", "ts_ms", "pack", name="pk_cell_samples"),
+    Column("current_10ma", Integer, nullable=False),
+    Column("voltage_v", LargeBinary, nullable=False),
+    Column("temp_c", LargeBinary, nullable=False),
+    Column("soc_pct", LargeBinary),  # NULL: unchanged since the pack's last row that has it
+    Column("soh_pct", LargeBinary),
+    PrimaryKeyConstraint("device_key", "ts_ms", "pack", name="pk_cell_samples"),
     sqlite_with_rowid=False,
 )
 

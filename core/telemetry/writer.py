@@ -6,6 +6,10 @@ and a deque append, never a database call, so they never wait on disk. The write
 writer stops) and commits them in ONE transaction with executemany. Re-delivered samples (same device and
 timestamp) are ignored by the insert itself (ON CONFLICT DO NOTHING on both backends).
 
+Cell samples are encoded by a CellRowEncoder (fixed-point arrays; SoC and SoH about once a minute, see
+core/telemetry/cell_rows.py) and keyed by a small integer per device, assigned in the same transaction as
+the rows and cached once that transaction has committed.
+
 When a commit fails (database gone, disk full, table missing) the batch is retried with a bounded
 exponential backoff; after ``max_attempts`` it is parked in memory, counted and logged as an error, and the
 writer goes on with newer data. ``requeue_parked()`` puts parked rows back at the front of the queue once
@@ -31,7 +35,8 @@ from core.errors import StorageError
 from core.fleet.counters import IngestCounters
 from core.fleet.samples import PackCellSample, StatusChange, TelemetrySample
 from core.storage.database import Database
-from core.telemetry.cell_codec import encode_cells
+from core.telemetry.cell_rows import CellRowEncoder
+from core.telemetry.keys import ensure_device_keys
 from core.telemetry.tables import cell_samples, status_changes, telemetry_raw
 from core.telemetry.timecodes import to_epoch_ms
 
@@ -126,6 +131,8 @@ class TelemetryWriter:
         self._insert_raw = _insert_ignoring_duplicates(db, telemetry_raw)
         self._insert_cells = _insert_ignoring_duplicates(db, cell_samples)
         self._insert_status = status_changes.insert()
+        self._cell_encoder = CellRowEncoder()
+        self._device_keys: dict[str, int] = {}  # committed keys only
         self._state = _State()
         self._cond = threading.Condition()
         self._retry_wait = threading.Event()  # set only to cut a backoff short at stop()
@@ -283,7 +290,7 @@ class TelemetryWriter:
                 self._resolve(batch, committed=0, rejected=0, parked=True, latency=None)
 
     def _write_batch(self, batch: list[_Chunk]) -> None:
-        rows: dict[str, list[dict]] = {_TELEMETRY: [], _CELLS: [], _STATUS: []}
+        rows: dict[str, list] = {_TELEMETRY: [], _CELLS: [], _STATUS: []}
         rejected = 0
         for chunk in batch:
             convert = {_TELEMETRY: self._telemetry_row, _CELLS: self._cell_row, _STATUS: self._status_row}[chunk.kind]
@@ -300,9 +307,12 @@ class TelemetryWriter:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with self.db.engine.begin() as conn:
-                    for stmt, kind in ((self._insert_raw, _TELEMETRY), (self._insert_cells, _CELLS), (self._insert_status, _STATUS)):
-                        if rows[kind]:
-                            conn.execute(stmt, rows[kind])
+                    new_keys = self._resolve_device_keys(conn, rows[_CELLS])
+                    keys = {**self._device_keys, **new_keys}
+                    cell_rows = [{"device_key": keys[device_id], **row} for device_id, row in rows[_CELLS]]
+                    for stmt, kind_rows in ((self._insert_raw, rows[_TELEMETRY]), (self._insert_cells, cell_rows), (self._insert_status, rows[_STATUS])):
+                        if kind_rows:
+                            conn.execute(stmt, kind_rows)
             except Exception as exc:  # any database failure: count, log once, back off, retry
                 self._record_failure(exc, attempt)
                 if attempt < self.max_attempts and self._backoff(attempt):
@@ -311,12 +321,17 @@ class TelemetryWriter:
                 # Parked whole: invalid rows in it are counted as rejected when it is requeued and converted again.
                 self._resolve(batch, committed=0, rejected=0, parked=True, latency=None)
                 return
+            self._device_keys.update(new_keys)  # only now: a rolled-back key must not be reused
             if self._failing:
                 log.warning("storage writer: commits succeed again")
                 self._failing = False
             latency = self.clock.monotonic() - min(c.t_clock for c in batch)
             self._resolve(batch, committed=good, rejected=rejected, parked=False, latency=latency)
             return
+
+    def _resolve_device_keys(self, conn, cell_rows: list[tuple[str, dict]]) -> dict[str, int]:
+        missing = {device_id for device_id, _ in cell_rows} - self._device_keys.keys()
+        return ensure_device_keys(conn, missing) if missing else {}
 
     def _backoff(self, attempt: int) -> bool:
         """Wait before the next attempt; False when told to give up (stop with abort)."""
@@ -369,19 +384,9 @@ class TelemetryWriter:
             "mode": int(s.mode),
         }
 
-    @staticmethod
-    def _cell_row(c: PackCellSample) -> dict | None:
-        try:
-            ts_ms = to_epoch_ms(c.ts)
-        except (ValueError, TypeError, AttributeError):
-            return None
-        if not _finite(c.current_a):
-            return None
-        return {
-            "device_id": c.device_id, "ts_ms": ts_ms, "pack": int(c.pack), "current_a": c.current_a,
-            "voltage_v": encode_cells(c.voltage_v), "temp_c": encode_cells(c.temp_c),
-            "soc_pct": encode_cells(c.soc_pct), "soh_pct": encode_cells(c.soh_pct),
-        }
+    def _cell_row(self, c: PackCellSample) -> tuple[str, dict] | None:
+        row = self._cell_encoder.row(c)
+        return None if row is None else (c.device_id, row)
 
     @staticmethod
     def _status_row(c: StatusChange) -> dict | None:

@@ -4,6 +4,8 @@ Revision ID: 0002
 Revises: 0001
 
 The bulk tables are WITHOUT ROWID on SQLite (their key is their only index; see core/telemetry/tables.py).
+cell_samples holds fixed-point cell arrays keyed by a small integer device key (telemetry_device_keys);
+formats in core/telemetry/cell_codec.py and core/telemetry/cell_rows.py.
 """
 
 import sqlalchemy as sa
@@ -18,7 +20,6 @@ depends_on = None
 
 _RAW_METRICS = ("soc_pct", "power_kw", "voltage_v", "current_a", "temp_c", "soh_pct")
 _ROLLUP_METRICS = ("soc_pct", "power_kw", "voltage_v", "temp_c")
-_CELL_ARRAYS = ("voltage_v", "temp_c", "soc_pct", "soh_pct")
 
 
 def _rollup_table(name: str) -> None:
@@ -72,13 +73,23 @@ def upgrade() -> None:
     _rollup_table("telemetry_1m")
     _rollup_table("telemetry_15m")
     op.create_table(
-        "cell_samples",
+        "telemetry_device_keys",
+        sa.Column("device_key", sa.Integer, nullable=False),
         sa.Column("device_id", sa.String(64), nullable=False),
+        sa.PrimaryKeyConstraint("device_key", name="pk_telemetry_device_keys"),
+        sa.UniqueConstraint("device_id", name="uq_telemetry_device_keys_device_id"),
+    )
+    op.create_table(
+        "cell_samples",
+        sa.Column("device_key", sa.Integer, nullable=False),
         sa.Column("ts_ms", sa.BigInteger, nullable=False),
         sa.Column("pack", sa.SmallInteger, nullable=False),
-        sa.Column("current_a", sa.Float, nullable=False),
-        *(sa.Column(a, sa.LargeBinary, nullable=False) for a in _CELL_ARRAYS),
-        sa.PrimaryKeyConstraint("device_id", "ts_ms", "pack", name="pk_cell_samples"),
+        sa.Column("current_10ma", sa.Integer, nullable=False),
+        sa.Column("voltage_v", sa.LargeBinary, nullable=False),
+        sa.Column("temp_c", sa.LargeBinary, nullable=False),
+        sa.Column("soc_pct", sa.LargeBinary),
+        sa.Column("soh_pct", sa.LargeBinary),
+        sa.PrimaryKeyConstraint("device_key", "ts_ms", "pack", name="pk_cell_samples"),
         sqlite_with_rowid=False,
     )
     op.create_table(
@@ -104,6 +115,7 @@ def downgrade() -> None:
     op.drop_index("ix_status_changes_device_id_at_ms", "status_changes")
     op.drop_table("status_changes")
     op.drop_table("cell_samples")
+    op.drop_table("telemetry_device_keys")
     op.drop_table("telemetry_15m")
     op.drop_table("telemetry_1m")
     op.drop_table("telemetry_raw")
