@@ -214,7 +214,10 @@ class NotificationDispatcher:
         attempt = job.attempt + 1
         name = lane.channel.name
         try:
-            result = await asyncio.wait_for(lane.channel.send(job.notification), self._attempt_timeout_s)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that arrives as the
+            # send completes, and stop() would then wait forever on a worker that never ends.
+            async with asyncio.timeout(self._attempt_timeout_s):
+                result = await lane.channel.send(job.notification)
             if not isinstance(result, DeliveryResult):
                 result = DeliveryResult.failure(f"{name} returned {result!r}, not a DeliveryResult", False)
         except TimeoutError:

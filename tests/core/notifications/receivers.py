@@ -44,6 +44,7 @@ class HttpReceiver:
         self.requests: list[HttpRequest] = []
         self.hold: asyncio.Event | None = None
         self._answered: asyncio.Queue[HttpRequest] = asyncio.Queue()
+        self.arrived: asyncio.Queue[HttpRequest] = asyncio.Queue()  # before any answer (see `hold`)
         self._server: asyncio.Server | None = None
         self.port = 0
 
@@ -68,6 +69,7 @@ class HttpReceiver:
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             request = HttpRequest(method, path, headers, json.loads(body.decode("utf-8")))
             self.requests.append(request)
+            self.arrived.put_nowait(request)
             if self.hold is not None:
                 await self.hold.wait()
             status = self.statuses.popleft() if self.statuses else 200

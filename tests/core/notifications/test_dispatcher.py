@@ -230,3 +230,15 @@ async def test_a_listener_that_raises_does_not_stop_deliveries(clock, scheduler)
         dispatcher.enqueue(first)
         dispatcher.enqueue(second)
         assert [await asyncio.wait_for(shown.get(), WAIT_S) for _ in range(2)] == [first, second]
+
+
+async def test_stop_returns_while_a_send_is_in_flight(http_receiver, clock, scheduler):
+    http_receiver.hold = asyncio.Event()  # the request arrives and is never answered
+    dispatcher = NotificationDispatcher([WebhookChannel(http_receiver.url, timeout_s=5)], clock, scheduler=scheduler)
+    dispatcher.start()
+    dispatcher.enqueue(make_notification())
+    await asyncio.wait_for(http_receiver.arrived.get(), WAIT_S)
+    assert dispatcher.pending() == 1
+    await asyncio.wait_for(dispatcher.stop(), WAIT_S)  # cancels the attempt instead of waiting for it
+    assert dispatcher.log() == () and dispatcher.enqueue(make_notification()) is False
+    http_receiver.hold.set()
