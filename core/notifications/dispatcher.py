@@ -128,10 +128,12 @@ class NotificationDispatcher:
         self._log: deque[DeliveryRecord] = deque(maxlen=history)
         self._failed: deque[NotificationFailed] = deque(maxlen=history)
         self._delivered: deque[NotificationDelivered] = deque(maxlen=history)
-        self._early: deque[AlarmNotification] = deque()  # enqueued before start(); deque.append is atomic
+        self._early: deque[AlarmNotification] = deque()  # enqueued before start()
+        self._start_lock = threading.Lock()  # so nothing lands in _early after start() has flushed it
         self._retries: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
+        self._started = False
         self._stopped = False
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -146,8 +148,11 @@ class NotificationDispatcher:
         self._loop_thread = threading.get_ident()
         for name, lane in self._lanes.items():
             lane.worker = self._loop.create_task(self._work(lane), name=f"notify-{name}")
-        while self._early:
-            self._accept(self._early.popleft())
+        with self._start_lock:
+            early, self._early = list(self._early), deque()
+            self._started = True
+        for notification in early:
+            self._accept(notification)
 
     async def stop(self) -> None:
         """Cancel the workers and pending retries; undelivered notifications stay counted in pending()."""
@@ -174,10 +179,13 @@ class NotificationDispatcher:
             if self._stopped:
                 log.warning("notification dispatcher stopped; dropped %s", notification.key)
                 return False
+            if not self._started:
+                with self._start_lock:
+                    if not self._started:
+                        self._early.append(notification)
+                        return True
             loop = self._loop
-            if loop is None:
-                self._early.append(notification)
-            elif threading.get_ident() == self._loop_thread:
+            if threading.get_ident() == self._loop_thread:
                 self._accept(notification)
             else:
                 loop.call_soon_threadsafe(self._accept, notification)

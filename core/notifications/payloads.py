@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from core.alarms.priorities import Priority
 from core.alarms.states import AlarmState
-from core.notifications.messages import AlarmNotification, render_body, render_short, render_subject, state_text
-from core.notifications.messages import time_text, utc_iso
+from core.notifications.messages import (
+    AlarmNotification,
+    render_body,
+    render_short,
+    render_subject,
+    state_text,
+    time_text,
+    utc_iso,
+)
 
 # GridRoom's priorities map one to one onto PagerDuty's severities (PagerDuty also has "error", unused).
 PAGERDUTY_SEVERITY = {Priority.CRITICAL: "critical", Priority.WARNING: "warning", Priority.INFO: "info"}
@@ -21,7 +28,8 @@ PAGERDUTY_ACTION = {
     AlarmState.NORMAL: "resolve",
 }
 
-_SLACK_EMOJI = {Priority.CRITICAL: ":rotating_light:", Priority.WARNING: ":warning:", Priority.INFO: ":information_source:"}
+_SLACK_EMOJI = {
+    Priority.CRITICAL: ":rotating_light:", Priority.WARNING: ":warning:", Priority.INFO: ":information_source:"}
 _PD_SUMMARY_MAX = 1024  # PagerDuty rejects longer summaries
 _PD_DEDUP_MAX = 255
 
