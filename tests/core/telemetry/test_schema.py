@@ -10,7 +10,7 @@ from core.storage import migrate
 from core.storage.database import Database
 from core.storage.schema import metadata
 
-OURS = {"devices", "telemetry_raw", "telemetry_1m", "telemetry_15m", "cell_samples", "status_changes", "rollup_marks"}
+OURS = {"devices", "telemetry_raw", "telemetry_1m", "telemetry_15m", "cell_samples", "telemetry_device_keys", "status_changes", "rollup_marks"}
 
 
 def test_migration_0002_matches_the_models_and_downgrades(database_url):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from core.fleet.counters import IngestCounters
 from core.fleet.samples import StatusChange
-from core.telemetry import TelemetryQueries, TelemetryWriter, WriterStopped
+from core.telemetry import TelemetryQueries, TelemetryQueryError, TelemetryWriter, WriterStopped
 from core.telemetry.tables import telemetry_raw
 from tests.core.telemetry.support import T0, cells, count, rows, sample
 
@@ -133,13 +133,22 @@ def test_after_max_attempts_rows_are_parked_counted_and_can_be_requeued(db, cloc
     assert writer.stop(timeout=10)
 
 
-def test_cell_arrays_round_trip_bit_for_bit(db, clock):
+def _within(have: np.ndarray, want, step: float) -> bool:
+    want = np.asarray(want, dtype=np.float64)
+    have = have.astype(np.float64)
+    same_special = np.array_equal(np.isnan(have), np.isnan(want)) and np.array_equal(np.isinf(have), np.isinf(want))
+    ok = np.isfinite(want)
+    return same_special and bool((np.abs(have[ok] - want[ok]) <= step / 2 + np.abs(want[ok]) * 2.0**-23).all())
+
+
+def test_cell_arrays_round_trip_within_the_stored_resolution(db, clock):
     rng = np.random.default_rng(7)
     writer = TelemetryWriter(db, clock=clock, flush_interval_s=LONG)
     sent = {}
     for pack in range(5):
-        arrays = [rng.normal(loc, 0.5, size=12).astype(np.float32) for loc in (3.7, 25.0, 55.0, 97.0)]
-        arrays[0][0] = np.float32(np.inf) if pack == 4 else arrays[0][0]  # a sensor fault value survives too
+        arrays = [rng.normal(loc, sd, size=12) for loc, sd in ((3.7, 0.05), (25.0, 3.0), (55.0, 0.5), (97.0, 0.5))]
+        if pack == 4:  # sensor faults survive as what they are, not as plausible numbers
+            arrays[0][0], arrays[1][3] = np.inf, np.nan
         sent[pack] = arrays
         older = cells("bs-1", pack, 0, [0.0] * 12)
         newest = cells("bs-1", pack, 2, *[a.tolist() for a in arrays], current_a=-12.5 + pack)
@@ -149,8 +158,52 @@ def test_cell_arrays_round_trip_bit_for_bit(db, clock):
     assert sorted(latest) == list(range(5))
     for pack, arrays in sent.items():
         got = latest[pack]
-        assert got.current_a == -12.5 + pack and got.ts.timestamp() == T0.timestamp() + 2
-        for want, have in zip(arrays, (got.voltage_v, got.temp_c, got.soc_pct, got.soh_pct)):
-            assert have.dtype == np.dtype("<f4") and np.array_equal(have.view("<u4"), want.view("<u4"))
+        assert got.current_a == pytest.approx(-12.5 + pack) and got.ts.timestamp() == T0.timestamp() + 2
+        have = (got.voltage_v, got.temp_c, got.soc_pct, got.soh_pct)
+        assert all(h.dtype == np.dtype("<f4") and h.shape == (12,) for h in have)
+        # 1 mV, 0.1 C, 0.01 %: SoC/SoH moved by ~5 % since t=0, so this row carries them too
+        for want, h, step in zip(arrays, have, (0.001, 0.1, 0.01, 0.01)):
+            assert _within(h, want, step), (pack, want, h)
     assert TelemetryQueries(db).latest_cells("nobody") == {}
     assert writer.stop(timeout=10)
+
+
+def test_soc_and_soh_stored_once_a_minute_are_filled_in_by_the_queries(db, clock):
+    writer = TelemetryWriter(db, clock=clock, flush_interval_s=LONG)
+    # SoC creeps by 0.01 % per 2 s sample: below the change threshold, so only the minute marks store it.
+    writer.submit_cells(
+        [cells("bs-1", p, t, [3.7, 3.8], soc_pct=[60.0 + t / 200] * 2, soh_pct=[95.0, 96.0]) for t in range(0, 90, 2) for p in range(2)]
+    )
+    assert writer.flush(timeout=30)
+    stored = rows(db, "cell_samples", ("ts_ms", "pack"))
+    assert len(stored) == 90 and sum(r["soc_pct"] is not None for r in stored) == 4  # t = 0 and 60, two packs
+    queries = TelemetryQueries(db)
+    latest = queries.latest_cells("bs-1")
+    assert latest[1].ts == T0 + timedelta(seconds=88)
+    assert latest[1].soc_pct.tolist() == pytest.approx([60.3, 60.3])  # stored at t = 60
+    assert latest[1].soh_pct.tolist() == pytest.approx([95.0, 96.0])
+    history = queries.pack_history("bs-1", 1, T0 + timedelta(seconds=50), T0 + timedelta(seconds=70))
+    assert list(history.t_s - T0.timestamp()) == list(range(50, 70, 2))
+    assert history.voltage_v.shape == (10, 2) and history.voltage_v.tolist()[0] == pytest.approx([3.7, 3.8])
+    # carried from t = 0 (before the range) until the row at t = 60
+    assert history.soc_pct[:, 0].tolist() == pytest.approx([60.0] * 5 + [60.3] * 5)
+    assert history.current_a.tolist() == pytest.approx([1.5] * 10)
+    assert len(queries.pack_history("bs-1", 7, T0, T0 + timedelta(minutes=5))) == 0
+    assert len(queries.pack_history("nobody", 0, T0, T0 + timedelta(minutes=5))) == 0
+    with pytest.raises(TelemetryQueryError, match="end after"):
+        queries.pack_history("bs-1", 0, T0, T0)
+    assert writer.stop(timeout=10)
+
+
+def test_device_keys_are_assigned_once_and_reused_by_a_new_writer(db, clock):
+    first = TelemetryWriter(db, clock=clock, flush_interval_s=LONG)
+    first.submit_cells([cells("bs-1", 0, 0, [3.7]), cells("bs-2", 0, 0, [3.6])])
+    assert first.stop(timeout=30)
+    second = TelemetryWriter(db, clock=clock, flush_interval_s=LONG)  # empty key cache
+    second.submit_cells([cells("bs-2", 0, 2, [3.5]), cells("bs-3", 0, 2, [3.4])])
+    assert second.stop(timeout=30)
+    keys = {r["device_id"]: r["device_key"] for r in rows(db, "telemetry_device_keys")}
+    assert sorted(keys) == ["bs-1", "bs-2", "bs-3"] and len(set(keys.values())) == 3
+    assert [r["device_key"] for r in rows(db, "cell_samples", ("device_key", "ts_ms"))].count(keys["bs-2"]) == 2
+    latest = TelemetryQueries(db).latest_cells("bs-2")
+    assert latest[0].voltage_v.tolist() == pytest.approx([3.5]) and latest[0].ts == T0 + timedelta(seconds=2)
