@@ -30,12 +30,12 @@ def uid() -> str:
 class MosquittoProcess:
     """A private Mosquitto in the foreground on 127.0.0.1 and a free port, killable mid-test."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, extra: str = "", allow_anonymous: bool = True) -> None:
         self.port = free_loopback_port()
         self.conf = workdir / "mosquitto.conf"
         # No pid file, no persistence, log to stderr: nothing for the dropped-privilege user to write.
         self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            f"{extra}\nlistener {self.port} 127.0.0.1\nallow_anonymous {str(allow_anonymous).lower()}\npersistence false\n"
             "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
             "max_queued_messages 0\n"
         )

@@ -279,3 +279,29 @@ def test_listed_only_acl_gives_an_unlisted_certificate_nothing(pki, tmp_path):
             assert received_until(ctl, marker) == [marker]
     finally:
         mosquitto.stop()
+
+
+def test_gridroom_ingest_over_tls_with_the_control_certificate(broker, pki, tmp_path):
+    """GridRoom's own ingest (paho, TLS, control certificate) receives a certificate-holding device's telemetry."""
+    from core.fleet.live_state import AvailabilityCode, LiveState
+    from drivers.mqtt.device_sim import DeviceFleetSimulator
+    from drivers.mqtt.ingest import TelemetryIngest
+
+    control = config(broker, identity(pki, tmp_path, "gridroom-control"))
+    device = config(broker, identity(pki, tmp_path, "dev-a"))
+    state = LiveState()
+    state.register("dev-a")
+    ingest = TelemetryIngest(control, state)
+    ingest.start()
+    sim = DeviceFleetSimulator(device, ["dev-a"])
+    try:
+        assert ingest.wait_subscribed(10)
+        sim.start()
+        sim.publish_round()
+        assert ingest.wait_until(lambda c: c.decoded >= 2, 10)  # status + telemetry
+    finally:
+        sim.stop()
+        ingest.stop()
+    snap = state.snapshot()
+    assert snap.availability[snap.row("dev-a")] == AvailabilityCode.ONLINE
+    assert ingest.counters.snapshot().rejected == 0
