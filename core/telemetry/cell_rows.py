@@ -7,12 +7,14 @@ move slowly (SoC by < 0.02 %/s at 0.5C, SoH over months), so a row carries them 
   became missing / present, or the cell count changed, or
 - the sample is older than the last one that carried them (out of order; stored, cheap and rare),
 and they are NULL otherwise. The change threshold sits well above estimator jitter: with 0.2 % (1 sigma)
-of noise per sample, as benchmarks/db_growth.py simulates, a 0.5 % threshold made about half the rows carry
-them (74 B per row instead of ~56). Readers take a pack's SoC/SoH from its newest row that carries them
-(core/telemetry/queries.py), so what they get is at most one period old and within 1 % of the latest
-reading (a pack at 1C moves ~1.7 % per minute, so the threshold, not the period, bounds it there) — unless
-the row that carried them was lost (parked after failed commits, or a re-delivery that collided with a
-stored row), in which case the next period brings them back.
+of noise per sample, as benchmarks/db_growth.py simulates, a 0.5 % threshold made 57 % of the rows carry
+them (74 B per row instead of 55); at 1 % it is 3.6 % of the rows (3.3 % from the period alone).
+
+Readers take a pack's SoC/SoH from its newest row that carries them (core/telemetry/queries.py), so what
+they get is at most one period old and within 1 % of the latest reading (a pack at 1C moves ~1.7 % per
+minute, so there the threshold, not the period, bounds it) — unless the row that carried them was lost
+(parked after failed commits, or a re-delivery that collided with a stored row), in which case the next
+period brings them back.
 """
 
 from __future__ import annotations
