@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.auth.principal import Principal
 from core.errors import GridRoomError
+from core.fleet.context import FleetContext
 from core.runtime.runtime import Runtime
 from core.services import CoreServices
 from desktop.dialogs.change_password import ChangePasswordDialog
@@ -32,7 +33,9 @@ class DesktopSession:
     """One sign-in to close, as a coroutine on the Qt loop. Testable without run_desktop."""
 
     def __init__(self, services_factory: Callable[[], CoreServices], runtime_factory: Callable[[], Runtime], *,
-                 demo_login: tuple[str, str] | None = None, settings: QSettings | None = None) -> None:
+                 demo_login: tuple[str, str] | None = None, settings: QSettings | None = None,
+                 fleet: FleetContext | None = None) -> None:
+        self.fleet = fleet
         self.services_factory = services_factory
         self.runtime_factory = runtime_factory
         self.demo_login = demo_login
@@ -90,7 +93,7 @@ class DesktopSession:
             await call_core(services.users.logout, principal)
             return EXIT_FAILED
         closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.window = window = MainWindow(services, runtime, principal, settings=self.settings)
+        self.window = window = MainWindow(services, runtime, principal, settings=self.settings, fleet=self.fleet)
         window.closed.connect(lambda: closed.done() or closed.set_result(None))
         window.show()
         try:
@@ -107,11 +110,13 @@ class DesktopSession:
 
 
 def run_desktop(services_factory: Callable[[], CoreServices], runtime_factory: Callable[[], Runtime], *,
-                demo_login: tuple[str, str] | None = None, settings: QSettings | None = None) -> int:
+                demo_login: tuple[str, str] | None = None, settings: QSettings | None = None,
+                fleet: FleetContext | None = None) -> int:
     """Run the desktop app until the main window closes (or sign-in is cancelled); returns the exit code.
 
     `services_factory` opens the database (it runs off the GUI thread); `runtime_factory` builds an
-    unstarted Runtime; `demo_login` signs in without the dialog (falls back to it on failure).
+    unstarted Runtime; `demo_login` signs in without the dialog (falls back to it on failure); `fleet` is
+    the live picture and fleet services the fleet, device and battery views read (None: empty views).
     """
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("GridRoom")
@@ -120,7 +125,8 @@ def run_desktop(services_factory: Callable[[], CoreServices], runtime_factory: C
     app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    session = DesktopSession(services_factory, runtime_factory, demo_login=demo_login, settings=settings)
+    session = DesktopSession(services_factory, runtime_factory, demo_login=demo_login, settings=settings,
+                             fleet=fleet)
     try:
         return loop.run_until_complete(session.run())
     finally:

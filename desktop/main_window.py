@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabWidget,
 
 from core.auth.principal import Principal
 from core.auth.roles import Permission
+from core.fleet.context import FleetContext
+from core.fleet.live_state import LiveState
 from core.runtime.messages import Heartbeat, RuntimeStateChanged
 from core.runtime.runtime import Runtime
 from core.services import CoreServices
@@ -23,10 +25,12 @@ from desktop.status_bar import ControlStatusBar
 from desktop.summary import database_summary
 from desktop.tasks import UiTasks, call_core
 from desktop.views.audit_view import AuditView
-from desktop.views.overview_view import OverviewView
+from desktop.views.battery_view import BatteryView
+from desktop.views.device_detail_view import DeviceDetailView
+from desktop.views.fleet_view import FleetView
 from desktop.views.users_view import UsersView
 
-MENU_ORDER = ("&File", "&View", "&Users", "&Audit", "&Help")
+MENU_ORDER = ("&File", "&View", "Co&mmands", "&Users", "&Audit", "&Help")
 DOCK_FEATURES = (
     QDockWidget.DockWidgetFeature.DockWidgetMovable
     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -50,8 +54,11 @@ class MainWindow(QMainWindow):
     closed = Signal()
 
     def __init__(self, services: CoreServices, runtime: Runtime, principal: Principal, *,
-                 settings: QSettings | None = None, pump_interval_ms: int = 100) -> None:
+                 settings: QSettings | None = None, pump_interval_ms: int = 100,
+                 fleet: FleetContext | None = None) -> None:
         super().__init__()
+        # Without a wired fleet the views still open, empty, and say that no devices are connected.
+        self.fleet = fleet or FleetContext(LiveState())
         self.services = services
         self.runtime = runtime
         self.principal = principal
@@ -83,6 +90,7 @@ class MainWindow(QMainWindow):
         if toolbar.actions():  # the dock tabs already navigate; the toolbar is for commands
             self.addToolBar(toolbar)
         self.registry.apply_permissions(principal, services.authorizer)
+        self._connect_fleet_views()
 
         self.resize(1440, 900)
         self._default_state = self.saveState()
@@ -91,12 +99,29 @@ class MainWindow(QMainWindow):
         self.tasks.start(self.refresh_all())
 
     def _view_specs(self) -> list[ViewSpec]:
-        s, r, p = self.services, self.runtime, self.principal
+        s, r, p, f = self.services, self.runtime, self.principal, self.fleet
         return [
-            ViewSpec("overview", "Overview", "Ctrl+1", None, lambda: OverviewView(s, p, r.state)),
-            ViewSpec("users", "Users", "Ctrl+2", Permission.MANAGE_USERS, lambda: UsersView(s, p)),
-            ViewSpec("audit", "Audit", "Ctrl+3", Permission.VIEW_AUDIT, lambda: AuditView(s, p)),
+            ViewSpec("fleet", "Fleet", "Ctrl+1", None, lambda: FleetView(f, p, self.layouts.settings)),
+            ViewSpec("device", "Device", "Ctrl+2", None, lambda: DeviceDetailView(f, r, p)),
+            ViewSpec("battery", "Battery system", "Ctrl+3", None, lambda: BatteryView(f)),
+            ViewSpec("users", "Users", "Ctrl+4", Permission.MANAGE_USERS, lambda: UsersView(s, p)),
+            ViewSpec("audit", "Audit", "Ctrl+5", Permission.VIEW_AUDIT, lambda: AuditView(s, p)),
         ]
+
+    def _connect_fleet_views(self) -> None:
+        """Opening a device from the fleet table shows its detail (and its cells, for a battery system)."""
+        fleet, detail, battery = self.views["fleet"], self.views["device"], self.views["battery"]
+
+        def open_device(device_id: str) -> None:
+            detail.show_device(device_id)
+            self.show_view("device")
+
+        def follow_selection(device_id: str) -> None:
+            if self.fleet.live_state.is_battery_system(device_id):
+                battery.show_system(device_id)
+
+        fleet.device_activated.connect(open_device)
+        fleet.device_selected.connect(follow_selection)
 
     def add_view(self, spec: ViewSpec, permitted: bool = True) -> QWidget | None:
         """Register the view's "show" action; build its dock (tabbed with the others) when permitted."""
@@ -156,7 +181,7 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             dock.setFloating(False)
             dock.show()
-        self.show_view("overview")
+        self.show_view("fleet")
 
     def _about(self) -> None:
         box = QMessageBox(QMessageBox.Icon.NoIcon, "About GridRoom",

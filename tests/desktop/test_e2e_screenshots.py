@@ -75,7 +75,7 @@ async def test_sign_in_open_every_view_and_save_screenshots(qtbot, qapp, sqlite_
         await window.idle()
         window.pump.pump()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shots = {"overview": "main_window.png", "users": "users_view.png", "audit": "audit_view.png"}
+        shots = {"fleet": "main_window.png", "users": "users_view.png", "audit": "audit_view.png"}
         for view_id, filename in shots.items():
             window.registry.action(f"view.{view_id}").trigger()
             assert not window.docks[view_id].visibleRegion().isEmpty(), f"{view_id} is not on screen"
