@@ -27,6 +27,7 @@ from desktop.tasks import UiTasks, call_core
 from desktop.views.audit_view import AuditView
 from desktop.views.battery_view import BatteryView
 from desktop.views.device_detail_view import DeviceDetailView
+from desktop.views.devices_view import DevicesView
 from desktop.views.fleet_view import FleetView
 from desktop.views.users_view import UsersView
 
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
             ViewSpec("battery", "Battery system", "Ctrl+3", None, lambda: BatteryView(f)),
             ViewSpec("users", "Users", "Ctrl+4", Permission.MANAGE_USERS, lambda: UsersView(s, p)),
             ViewSpec("audit", "Audit", "Ctrl+5", Permission.VIEW_AUDIT, lambda: AuditView(s, p)),
+            ViewSpec("devices", "Devices", "Ctrl+7", Permission.MANAGE_DEVICES, lambda: DevicesView(s, p)),
         ]
 
     def _connect_fleet_views(self) -> None:
