@@ -63,6 +63,7 @@ class FleetTableModel(QAbstractTableModel):
         self._position = np.empty(0, dtype=np.int64)  # snapshot row -> table row, -1 when filtered out
         self._labels = DeviceLabels((), [], [])
         self._labels_index: dict[str, int] = {}
+        self._sites: list[str] = []
         self._meta: dict[str, DeviceMeta] = {}
         self.capacity_kwh = np.empty(0)
         self._filter = FleetFilter()
@@ -124,7 +125,7 @@ class FleetTableModel(QAbstractTableModel):
         return self._sort_column, self._ascending
 
     def sites(self) -> list[str]:
-        return sorted({s for s in self._labels.sites if s})
+        return self._sites
 
     def set_metadata(self, metas: Mapping[str, DeviceMeta]) -> None:
         """Names, sites and capacities (resolved off the GUI thread) for devices already in the table."""
@@ -162,6 +163,7 @@ class FleetTableModel(QAbstractTableModel):
         metas = [self._meta.get(d) for d in ids]
         self._labels = DeviceLabels(ids, [m.name if m else "" for m in metas], [m.site if m else "" for m in metas])
         self._labels_index = {d: i for i, d in enumerate(ids)}
+        self._sites = sorted({m.site for m in metas if m and m.site})
         self.capacity_kwh = np.array([m.capacity_kwh if m else np.nan for m in metas], dtype=float)
         self._text_mask = None
 

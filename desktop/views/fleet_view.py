@@ -110,6 +110,7 @@ class FleetView(QWidget):
         """One refresh: snapshot -> model (one signal) -> tiles; resolve names of newly seen devices."""
         snap = self.fleet.live_state.snapshot()
         self.model.refresh(snap)
+        self.filters.set_sites(self.model.sites())
         self.summary = summarize(snap, self.model.capacity_kwh)
         self._show_summary(self.summary, len(snap.device_ids))
         if self._pending_selection:
