@@ -31,7 +31,7 @@ from desktop.views.devices_view import DevicesView
 from desktop.views.fleet_view import FleetView
 from desktop.views.users_view import UsersView
 
-MENU_ORDER = ("&File", "&View", "Co&mmands", "&Users", "&Audit", "&Help")
+MENU_ORDER = ("&File", "&View", "Co&mmands", "&Users", "&Devices", "&Audit", "&Help")
 DOCK_FEATURES = (
     QDockWidget.DockWidgetFeature.DockWidgetMovable
     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
