@@ -81,8 +81,9 @@ telemetry_device_keys = Table(
     UniqueConstraint("device_id", name="uq_telemetry_device_keys_device_id"),
 )
 
-# One row per pack per sample (benchmarks/db_growth.py: ~56 B per row of 10 cells on SQLite, 5.6 B per
-# cell-sample, ~240 MB for 1,000 cells at 2 s for a day; float32 arrays with text ids took 228 B per row).
+# One row per pack per sample (benchmarks/db_growth.py, 24 h on SQLite: 54.9 B per row of 10 cells, 5.49 B
+# per cell-sample, 237 MB for 1,000 cells at 2 s; float32 arrays with text ids took 227.6 B per row). A pack
+# spread wider than 254 mV or 25.4 C is stored plain (+8 B per array for 10 cells; about 71 B per row).
 # - The arrays are fixed-point codes, frame-of-reference packed (core/telemetry/cell_codec.py): 1 mV, 0.1 C,
 #   0.01 %. Voltage and temperature are in every row; SoC and SoH only about once a minute and NULL
 #   otherwise (core/telemetry/cell_rows.py); queries fill them in from the pack's newest row that has them.
