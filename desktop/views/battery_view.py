@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QHeaderView, QLabel, QSplitter, QTableView,
                                QVBoxLayout, QWidget)
@@ -19,6 +20,7 @@ from core.fleet.live_state import UnknownDevice
 from desktop.models.battery_summary import CellFigures, cell_figures
 from desktop.models.cell_history import CellHistory
 from desktop.models.pack_cells_model import PackCellsModel
+from desktop.theme import TEXT
 from desktop.widgets.cell_heatmap import METRICS, CellHeatmap
 from desktop.widgets.trend_chart import TrendChart
 
@@ -28,9 +30,9 @@ NO_SYSTEM = "No battery system with cell data is connected yet."
 def describe(figures: CellFigures, unit: str) -> str:
     def where(entry, suffix):
         return "—" if entry is None else f"pack {entry[0]} cell {entry[1]} ({entry[2]:.1f} {suffix})"
-    return (f"min {figures.minimum:.3g} · max {figures.maximum:.3g} · mean {figures.mean:.3g} {unit}"
-            f"    imbalance {figures.imbalance_v * 1000:.0f} mV"
-            f"    weakest {where(figures.weakest, '% SoH')}    hottest {where(figures.hottest, '°C')}")
+    return (f"min {figures.minimum:.3g} · max {figures.maximum:.3g} · mean {figures.mean:.3g} {unit} · "
+            f"imbalance {figures.imbalance_v * 1000:.0f} mV<br>"
+            f"weakest {where(figures.weakest, '% SoH')} · hottest {where(figures.hottest, '°C')}")
 
 
 class BatteryView(QWidget):
@@ -70,7 +72,7 @@ class BatteryView(QWidget):
         self.pack_title.setObjectName("cardTitle")
         self.pack_summary = QLabel("")
         self.pack_summary.setObjectName("muted")
-        self.pack_summary.setWordWrap(True)
+        self.pack_summary.setTextFormat(Qt.TextFormat.RichText)
         self.cells_model = PackCellsModel(self)
         self.cells_table = QTableView()
         self.cells_table.setModel(self.cells_model)
@@ -157,7 +159,8 @@ class BatteryView(QWidget):
         if self.history is None or self.history.shape != snap.voltage_v.shape:
             self.history = CellHistory(*snap.voltage_v.shape)
         self.snapshot = snap
-        self.history.record(snap, self._now())
+        seen = snap.pack_last_seen[np.isfinite(snap.pack_last_seen)]
+        self.history.record(snap, float(seen.max()) if seen.size else self._now())  # data time, not paint time
         self._paint()
 
     def _paint(self) -> None:
@@ -208,4 +211,5 @@ class BatteryView(QWidget):
         buffer = self.trend.series("cell")
         buffer.clear()
         buffer.extend(t, values)
-        self.trend.plot.getPlotItem().setTitle(f"Pack {pack} cell {cell}: {metric.label} ({metric.unit})", size="10pt")
+        self.trend.plot.getPlotItem().setTitle(f"Pack {pack} cell {cell}: {metric.label} ({metric.unit})",
+                                                 color=TEXT, size="10pt")

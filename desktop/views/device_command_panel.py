@@ -13,7 +13,7 @@ import math
 from typing import Callable
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from core.auth.principal import Principal
 from core.auth.roles import Permission
@@ -70,12 +70,15 @@ class DeviceCommandPanel(QWidget):
         grid.addWidget(QLabel("Rate"), 0, 0)
         grid.addWidget(self.rate, 0, 1)
         grid.addWidget(self.limits_label, 0, 2, 1, 3)
-        for i, action_id in enumerate(COMMAND_ACTIONS):
+        row = QHBoxLayout()
+        for action_id in COMMAND_ACTIONS:
             button = QToolButton()
             button.setText(COMMAND_ACTIONS[action_id][1])
             button.setEnabled(False)  # until the registry says the role may command
             self.buttons[action_id] = button
-            grid.addWidget(button, 1, i + 1)
+            row.addWidget(button)
+        row.addStretch(1)
+        grid.addLayout(row, 1, 0, 1, 5)
         grid.addWidget(self.rate_check, 2, 0, 1, 5)
         grid.addWidget(self.result, 3, 0, 1, 5)
         grid.setColumnStretch(5, 1)
@@ -119,7 +122,7 @@ class DeviceCommandPanel(QWidget):
 
     def _check_rate(self) -> None:
         reasons = {self.inline_refusal(k) for k in (CommandKind.CHARGE, CommandKind.DISCHARGE)} - {None}
-        self.rate_check.setText("; ".join(sorted(reasons)) if self.device is not None else "")
+        self.rate_check.setText("\n".join(sorted(reasons)) if self.device is not None else "")
 
     # -- the command flow ------------------------------------------------------------------------
     def request(self, kind: CommandKind) -> None:

@@ -167,7 +167,7 @@ class DeviceDetailView(QWidget):
             return
         snap = self.fleet.live_state.snapshot()
         seen, availability = float(snap.last_seen[row]), int(snap.availability[row])
-        if math.isfinite(seen) and seen != self._last_seen:
+        if math.isfinite(seen) and not seen <= self._last_seen:  # NaN-safe: only newer samples are plotted
             for key, chart in self.charts.items():
                 chart.append("live", seen, float(getattr(snap, key)[row]))
             self._last_seen = seen

@@ -43,6 +43,7 @@ class TrendChart(QWidget):
             item.getAxis(axis).setPen(pg.mkPen(BORDER))
             item.getAxis(axis).setTextPen(pg.mkPen(TEXT_MUTED))
         item.hideButtons()
+        item.getAxis("left").setWidth(52)  # room for "743.3": pyqtgraph would otherwise clip the first labels
         self.capacity = capacity
         self.buffers: dict[str, RingBuffer] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
