@@ -44,7 +44,8 @@ telemetry_raw = Table(
     metadata,
     Column("device_id", String(64), nullable=False),
     Column("ts_ms", BigInteger, nullable=False),
-    *(Column(name, Float, nullable=False) for name in RAW_METRICS),
+    # Nullable: a device without a sensor (SunSpec model 802 has no temperature) stores NULL, not a made-up 0.
+    *(Column(name, Float, nullable=True) for name in RAW_METRICS),
     Column("mode", SmallInteger, nullable=False),
     # A re-delivered sample (same device, same instant) is ignored on insert: this key makes it a duplicate.
     PrimaryKeyConstraint("device_id", "ts_ms", name="pk_telemetry_raw"),
@@ -59,7 +60,7 @@ def _rollup_table(name: str) -> Table:
         Column("device_id", String(64), nullable=False),
         Column("bucket_start_ms", BigInteger, nullable=False),
         Column("n", Integer, nullable=False),  # raw samples in the bucket
-        *(Column(f"{m}_{agg}", Float, nullable=False) for m in ROLLUP_METRICS for agg in ("min", "avg", "max")),
+        *(Column(f"{m}_{agg}", Float, nullable=True) for m in ROLLUP_METRICS for agg in ("min", "avg", "max")),
         Column("energy_charged_kwh", Float, nullable=False),
         Column("energy_discharged_kwh", Float, nullable=False),
         PrimaryKeyConstraint("device_id", "bucket_start_ms", name=f"pk_{name}"),

@@ -37,7 +37,7 @@ from core.fleet.samples import PackCellSample, StatusChange, TelemetrySample
 from core.storage.database import Database
 from core.telemetry.cell_rows import CellRowEncoder
 from core.telemetry.keys import ensure_device_keys
-from core.telemetry.tables import cell_samples, status_changes, telemetry_raw
+from core.telemetry.tables import RAW_METRICS, cell_samples, status_changes, telemetry_raw
 from core.telemetry.timecodes import to_epoch_ms
 
 log = logging.getLogger("gridroom.storage.writer")
@@ -104,6 +104,15 @@ def _insert_ignoring_duplicates(db: Database, table: Table):
 
 def _finite(*values: float) -> bool:
     return all(math.isfinite(v) for v in values)
+
+
+def _measured(value: float) -> float | None:
+    """NaN means the device has no such reading (stored as NULL); infinities are garbage (the row is refused)."""
+    if math.isnan(value):
+        return None
+    if math.isinf(value):
+        raise ValueError("infinite reading")
+    return value
 
 
 class TelemetryWriter:
@@ -376,13 +385,13 @@ class TelemetryWriter:
             ts_ms = to_epoch_ms(s.ts)
         except (ValueError, TypeError, AttributeError):
             return None
-        if not _finite(s.soc_pct, s.power_kw, s.voltage_v, s.current_a, s.temp_c, s.soh_pct):
+        try:
+            values = {name: _measured(float(getattr(s, name))) for name in RAW_METRICS}
+        except (ValueError, TypeError):
             return None
-        return {
-            "device_id": s.device_id, "ts_ms": ts_ms, "soc_pct": s.soc_pct, "power_kw": s.power_kw,
-            "voltage_v": s.voltage_v, "current_a": s.current_a, "temp_c": s.temp_c, "soh_pct": s.soh_pct,
-            "mode": int(s.mode),
-        }
+        if all(v is None for v in values.values()):
+            return None  # a sample that measured nothing
+        return {"device_id": s.device_id, "ts_ms": ts_ms, **values, "mode": int(s.mode)}
 
     def _cell_row(self, c: PackCellSample) -> tuple[str, dict] | None:
         row = self._cell_encoder.row(c)

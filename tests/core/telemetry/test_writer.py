@@ -79,11 +79,17 @@ def test_invalid_rows_are_rejected_and_counted_not_fatal(db, clock):
     writer = TelemetryWriter(db, clock=clock, flush_interval_s=LONG)
     naive = sample("bess-1", 1)
     naive = type(naive)(**{**{f: getattr(naive, f) for f in naive.__slots__}, "ts": datetime(2026, 1, 1)})
-    writer.submit_samples([sample("bess-1", 0), naive, sample("bess-1", 2, power_kw=float("nan"))])
+    writer.submit_samples([
+        sample("bess-1", 0), naive, sample("bess-1", 2, power_kw=float("inf")),
+        sample("bess-1", 3, temp_c=float("nan")),  # no temperature sensor: stored with NULL, not refused
+    ])
     assert writer.flush(timeout=30)
     stats = writer.stats()
-    assert (stats.committed_rows, stats.rejected_rows) == (1, 2)
-    assert count(db, "telemetry_raw") == 1
+    assert (stats.committed_rows, stats.rejected_rows) == (2, 2)
+    assert count(db, "telemetry_raw") == 2
+    with db.engine.connect() as conn:
+        temps = conn.execute(text("SELECT temp_c FROM telemetry_raw ORDER BY ts_ms")).scalars().all()
+    assert temps[1] is None
     assert writer.stop(timeout=10)
 
 
