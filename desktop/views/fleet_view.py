@@ -7,6 +7,7 @@ kept per user in QSettings.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Callable
 
@@ -115,7 +116,7 @@ class FleetView(QWidget):
         self._show_summary(self.summary, len(snap.device_ids))
         if self._pending_selection:
             self.select_device(self._pending_selection)
-        if not self._resolving and self.model.missing_metadata():
+        if not self._resolving and _loop_running() and self.model.missing_metadata():
             self._resolving = True
             self.tasks.start(self._resolve_names())
 
@@ -178,3 +179,12 @@ class FleetView(QWidget):
         column, ascending = self.model.sort_state
         self.store.save(FleetViewState(self.model.filter, column, ascending,
                                        self.selected_device() or self._pending_selection))
+
+
+def _loop_running() -> bool:
+    """Names are resolved by an async task on the Qt loop; without a running loop (a plain script) they wait."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
