@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 import paho.mqtt.client as mqtt  # noqa: E402
 
 from core.fleet import LiveState  # noqa: E402
+from core.storage.database import Database  # noqa: E402
+from core.telemetry.writer import TelemetryWriter  # noqa: E402
 from drivers.mqtt.broker_config import BrokerConfig  # noqa: E402
 from drivers.mqtt.embedded_broker import free_loopback_port  # noqa: E402
 from drivers.mqtt.ingest import TelemetryIngest  # noqa: E402
@@ -50,7 +52,12 @@ def run_publisher(host: str, port: int, first: int, devices: int, messages: int)
     ids = device_ids(first + devices)[first:]
     source = RandomWalkSource(seed=first)
     now = datetime.now(timezone.utc)
-    pairs = [(telemetry_topic(d), telemetry_json(now, source(d, now))) for d in ids]
+    n = len(ids)
+    # Every round carries a later timestamp, so stored rows are distinct (the database ignores re-deliveries).
+    pairs = [
+        (telemetry_topic(ids[i % n]), telemetry_json(now + timedelta(seconds=i // n), source(ids[i % n], now)))
+        for i in range(messages)
+    ]
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{first}-{os.getpid()}")
     client.max_queued_messages_set(0)
     connected = threading.Event()
@@ -63,9 +70,7 @@ def run_publisher(host: str, port: int, first: int, devices: int, messages: int)
     sys.stdin.readline()
     started = time.perf_counter()
     publish = client.publish
-    n = len(pairs)
-    for i in range(messages):
-        topic, payload = pairs[i % n]
+    for topic, payload in pairs:
         publish(topic, payload, qos=0)
     client.disconnect()  # the network thread sends everything queued before it closes
     client.loop_stop()
@@ -147,14 +152,23 @@ def raw_phase(host: str, port: int, devices: int, messages: int) -> dict:
 
 
 def ingest_phase(host: str, port: int, devices: int, messages: int, flush_mode: str) -> dict:
-    """TelemetryIngest into LiveState with a no-op sink."""
+    """TelemetryIngest into LiveState, and with mode "...+db" through the storage writer into a fresh SQLite
+    file: the rate then counts until the last sample is committed."""
+    store = flush_mode.endswith("+db")
+    flush_mode = flush_mode.removesuffix("+db")
     state = LiveState(initial_capacity=devices)
     for device in device_ids(devices):
         state.register(device)
     sunk = [0]
+    writer = None
+    if store:
+        db = Database.open(f"sqlite:///{tempfile.mkdtemp(prefix='gridroom-bench-db-')}/bench.sqlite3")
+        writer = TelemetryWriter(db, flush_interval_s=1.0)
 
     def sink(batch) -> None:
         sunk[0] += len(batch)
+        if writer is not None:
+            writer.submit_samples(batch)
 
     ingest = TelemetryIngest(BrokerConfig(host=host, port=port, keepalive_s=120), state, sink=sink,
                              filters=[fleet_filter(TopicKind.TELEMETRY)], flush_mode=flush_mode)  # type: ignore[arg-type]
@@ -165,11 +179,19 @@ def ingest_phase(host: str, port: int, devices: int, messages: int, flush_mode: 
     last_progress = wait_for_count(lambda: ingest.counters.snapshot().messages, messages)
     sent, publish_s = publishers.finish()
     ingest.stop()
+    committed = None
+    if writer is not None:
+        writer.flush(300)
+        last_progress = time.perf_counter()  # end to end: until the last sample is committed
+        stats = writer.stats()
+        committed = stats.committed_rows
+        writer.stop(60)
     counters = ingest.counters.snapshot()
-    result = summarize(f"ingest -> LiveState ({flush_mode} flush)", sent, counters.messages,
-                       last_progress - started, publish_s)
+    name = f"ingest -> LiveState{' -> SQLite' if store else ''} ({flush_mode} flush)"
+    result = summarize(name, sent, counters.messages, last_progress - started, publish_s)
     result.update(decoded=counters.decoded, rejected=counters.rejected, sunk=sunk[0], batches=counters.batches,
-                  max_queue_depth=counters.max_queue_depth, live_state_version=state.version)
+                  max_queue_depth=counters.max_queue_depth, live_state_version=state.version,
+                  committed_rows=committed)
     return result
 
 
@@ -209,7 +231,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--devices", type=int, default=1_000)
     parser.add_argument("--broker", help="host:port of an existing broker (default: a private mosquitto)")
-    parser.add_argument("--modes", default="thread,inline", help="ingest flush modes to measure")
+    parser.add_argument("--modes", default="thread,inline,thread+db,inline+db",
+                        help="ingest flush modes to measure; +db adds the storage writer into SQLite")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "mqtt_ingest.json"))
     args = parser.parse_args()
 

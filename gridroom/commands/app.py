@@ -65,16 +65,10 @@ def _launch(url: str, demo_login: tuple[str, str] | None, broker_text: str | Non
     try:
         fleet = build_fleet(services, FleetSettings(broker=broker))
         return run_desktop(lambda: services, lambda: build_runtime(services, fleet), demo_login=demo_login,
-                           **_fleet_kwargs(run_desktop, fleet))
+                           fleet=fleet.context)
     finally:
         if demo is not None:
             demo.stop()
-
-
-def _fleet_kwargs(run_desktop, fleet) -> dict:
-    import inspect
-
-    return {"fleet": fleet.context} if "fleet" in inspect.signature(run_desktop).parameters else {}
 
 
 def cmd_gui(args: Namespace) -> int:
