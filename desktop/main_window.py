@@ -94,6 +94,9 @@ class MainWindow(QMainWindow):
         self._connect_fleet_views()
 
         self.resize(1440, 900)
+        first = next(iter(self.docks.values()), None)
+        if first is not None:
+            first.raise_()  # a fresh layout opens on the first view (the fleet), not the last one tabbed
         self._default_state = self.saveState()
         self.layouts.restore(principal.username, self)
         self.pump.start()

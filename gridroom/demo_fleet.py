@@ -76,13 +76,13 @@ def register_fleet(services: CoreServices, definition: FleetDefinition, simulato
     for d in definition.devices:
         address = simulator.mqtt_url(d.id) if d.protocol == "mqtt" else simulator.modbus_url(d.id)
         specs.append(DeviceSpec(
-            device_id=d.id, name=f"{d.site} {d.id}", site_id=site_ids[d.site], kind="bess",
+            device_id=d.id, name=f"{d.capacity_kwh:g} kWh {'Modbus' if d.protocol == 'modbus' else 'container'} {d.id[-4:]}", site_id=site_ids[d.site], kind="bess",
             capacity_kwh=d.capacity_kwh, max_charge_kw=d.max_charge_kw, max_discharge_kw=d.max_discharge_kw,
             address=address, location=d.site, latitude=d.lat, longitude=d.lon,
         ))
     for b in definition.battery_systems:
         specs.append(DeviceSpec(
-            device_id=b.id, name=f"{b.site} battery system {b.id}", site_id=site_ids[b.site], kind="battery_system",
+            device_id=b.id, name=f"Battery system {b.packs}x{b.cells_per_pack}", site_id=site_ids[b.site], kind="battery_system",
             capacity_kwh=max(b.max_power_kw * 2, 1.0), max_charge_kw=b.max_power_kw, max_discharge_kw=b.max_power_kw,
             address=simulator.mqtt_url(b.id), location=b.site, latitude=b.lat, longitude=b.lon,
             packs=b.packs, cells_per_pack=b.cells_per_pack,
@@ -91,5 +91,5 @@ def register_fleet(services: CoreServices, definition: FleetDefinition, simulato
         known = existing.get(spec.device_id)
         if known is None:
             registry.register(SYSTEM, spec)
-        elif known.spec.address != spec.address:
-            registry.update(SYSTEM, spec.device_id, address=spec.address)
+        elif (known.spec.address, known.spec.name) != (spec.address, spec.name):
+            registry.update(SYSTEM, spec.device_id, address=spec.address, name=spec.name)
