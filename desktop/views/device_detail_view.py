@@ -77,7 +77,7 @@ class DeviceDetailView(QWidget):
         self.range = QComboBox()
         for label, _ in RANGES:
             self.range.addItem(label)
-        self.range.currentIndexChanged.connect(lambda _i: self.load_history())
+        self.range.currentIndexChanged.connect(lambda _i: self.tasks.start(self.load_history()))
         self.history_note = QLabel("")
         self.history_note.setObjectName("muted")
         self.charts = {key: TrendChart(title, unit) for key, title, unit in TRENDS}
