@@ -1,5 +1,6 @@
 """Imports every table module so that Base.metadata is complete (for Alembic and for tests)."""
 
+from core.alarms import tables as _alarms  # noqa: F401
 from core.audit import tables as _audit  # noqa: F401
 from core.auth import tables as _auth  # noqa: F401
 from core.devices import tables as _devices  # noqa: F401
