@@ -117,6 +117,31 @@ class AlarmEngine:
         """The validated rules, in the order given."""
         return self._rules
 
+    @property
+    def store(self) -> AlarmStore:
+        """Where this engine writes its transitions."""
+        return self._store
+
+    def reconfigured(self, rules: Iterable[AlarmRule]) -> AlarmEngine:
+        """A new engine over `rules` with this engine's clock, store and policies.
+
+        Alarm states come back from the store (as after a restart); devices in maintenance stay out of
+        service. Pending on-delays restart, which is what a changed threshold or delay means anyway.
+        """
+        engine = AlarmEngine(rules, self._clock, self._store, max_shelve=self._max_shelve)
+        engine._chatter = self._chatter
+        engine._out_of_service = dict(self._out_of_service)
+        engine._comments = {k: list(v) for k, v in self._comments.items()}
+        return engine
+
+    def restore_out_of_service(self, device_id: str, user: str, reason: str, since: datetime) -> None:
+        """Remember a maintenance record read back from storage (no transition: the journal has them)."""
+        self._out_of_service[device_id] = OutOfServiceRecord(user, reason, ensure_utc(since, "since"))
+
+    def out_of_service(self) -> dict[str, OutOfServiceRecord]:
+        """Devices (source prefixes) currently in maintenance."""
+        return dict(self._out_of_service)
+
     # ---------------------------------------------------------------- evaluation
 
     def evaluate(self, snapshot: FleetSnapshot) -> list[AlarmTransition]:

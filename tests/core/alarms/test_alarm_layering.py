@@ -14,7 +14,7 @@ import core.alarms
 ALLOWED_TOP = {"__future__", "bisect", "collections", "dataclasses", "datetime", "enum", "math", "numpy",
                "typing", "core"}
 # Modules that persist or authorize; everything else in the package is the pure engine.
-STORAGE_SIDE = {"tables.py", "sql_store.py", "service.py", "history.py", "rule_config.py"}
+STORAGE_SIDE = {"tables.py", "sql_store.py", "service.py", "history.py", "rule_config.py", "messages.py"}
 STORAGE_ALLOWED_TOP = ALLOWED_TOP | {"sqlalchemy", "json"}
 FORBIDDEN_TOP = {"PySide6", "PyQt5", "PyQt6", "qasync", "desktop", "gridroom", "drivers"}
 
