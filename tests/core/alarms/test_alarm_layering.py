@@ -7,6 +7,7 @@ SQLAlchemy and core's storage, audit and auth; the pure modules must never impor
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import core.alarms
@@ -15,7 +16,7 @@ ALLOWED_TOP = {"__future__", "bisect", "collections", "dataclasses", "datetime",
                "typing", "core"}
 # Modules that persist or authorize; everything else in the package is the pure engine.
 STORAGE_SIDE = {"tables.py", "sql_store.py", "service.py", "history.py", "rule_config.py", "messages.py"}
-STORAGE_ALLOWED_TOP = ALLOWED_TOP | {"sqlalchemy", "json"}
+STORAGE_ALLOWED_TOP = ALLOWED_TOP | {"sqlalchemy"} | set(sys.stdlib_module_names)
 FORBIDDEN_TOP = {"PySide6", "PyQt5", "PyQt6", "qasync", "desktop", "gridroom", "drivers"}
 
 
