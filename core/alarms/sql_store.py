@@ -33,11 +33,16 @@ class AlarmHistoryFilter:
     limit: int = 1000
 
 
+def _clean(text: str | None) -> str | None:
+    # NUL cannot be stored in PostgreSQL text and truncates in SQLite: drop it on both.
+    return None if text is None else text.replace("\x00", "")
+
+
 def _to_row(t: AlarmTransition) -> AlarmTransitionRow:
     return AlarmTransitionRow(
         alarm_id=t.alarm_id, rule_id=t.rule_id, source_id=t.source_id, from_state=t.from_state.value,
         to_state=t.to_state.value, at=t.at, priority=t.priority.value, cause=t.cause.value, value=t.value,
-        username=t.user, comment=t.comment, shelved_until=t.shelved_until,
+        username=_clean(t.user), comment=_clean(t.comment), shelved_until=t.shelved_until,
     )
 
 
@@ -100,7 +105,7 @@ class SqlAlarmStore:
         T = AlarmTransitionRow
         stmt = select(T)
         if flt.text:
-            needle = flt.text.strip()
+            needle = _clean(flt.text).strip()
             stmt = stmt.where(or_(
                 T.alarm_id.contains(needle, autoescape=True), T.username.contains(needle, autoescape=True),
                 T.comment.contains(needle, autoescape=True),
