@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from core.runtime.runtime import Runtime
 from core.services import CoreServices
+from gridroom.alarm_runtime import AlarmRuntimeService
 from gridroom.fleet_runtime import FleetService, FleetSettings
 
 
 def build_runtime(services: CoreServices, fleet: FleetService | None = None) -> Runtime:
-    """The runtime for this database, owning the live fleet when one is given."""
+    """The runtime for this database, owning the live fleet and its alarm engine when a fleet is given."""
     runtime = Runtime(clock=services.clock)
     if fleet is not None:
         runtime.add_service(fleet)
+        alarms = AlarmRuntimeService(services, fleet.live_state, fleet.context.battery_systems)
+        fleet.command_outcome_listeners.append(alarms.on_command_outcome)
+        fleet.context.alarm_count = lambda: alarms.alarms.annunciated_count
+        runtime.add_service(alarms)
     return runtime
 
 

@@ -8,13 +8,13 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from core.auth.principal import SYSTEM
 from core.commands.history import CommandHistory
 from core.commands.messages import SendDeviceCommand
-from core.commands.model import CommandLimits
+from core.commands.model import CommandLimits, CommandOutcome
 from core.commands.service import CommandService
 from core.devices.registry import DeviceInfo, DeviceRegistry
 from core.errors import NotFound
@@ -92,6 +92,8 @@ class FleetService:
         self.ingest: TelemetryIngest | None = None
         self.poller: DevicePoller | None = None
         self.commands: CommandService | None = None
+        # Called on the runtime loop with every outcome of a command that was sent (e.g. the alarm engine).
+        self.command_outcome_listeners: list[Callable[[CommandOutcome], None]] = []
         self._mqtt_drivers: dict[str, MqttDeviceDriver] = {}
         self._tasks: list[asyncio.Task] = []
 
@@ -135,7 +137,13 @@ class FleetService:
 
     # -- commands --------------------------------------------------------------------------------
     async def _on_send_command(self, message: SendDeviceCommand):
-        return await self.commands.execute(message.actor, message.command)
+        outcome = await self.commands.execute(message.actor, message.command)
+        for listener in self.command_outcome_listeners:
+            try:
+                listener(outcome)
+            except Exception:
+                log.exception("command outcome listener %r failed", listener)
+        return outcome
 
     def limits_of(self, device_id: str) -> CommandLimits:
         info = self.devices.get(device_id)

@@ -21,3 +21,5 @@ class FleetContext:
     history: Callable[..., Any] | None = None
     # device_id -> DeviceInfo-like metadata (name, site, limits); None when the registry is not wired
     device_info: Callable[[str], Any] | None = None
+    # annunciated alarms right now (safe from the GUI thread); None while no alarm engine runs
+    alarm_count: Callable[[], int] | None = None

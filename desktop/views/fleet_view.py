@@ -136,7 +136,11 @@ class FleetView(QWidget):
         self.tiles["charge"].set_value(f"{s.charge_kw:,.0f}")
         note = "capacity not known yet" if not s.energy_devices else f"{s.energy_devices:,} of {total:,} devices"
         self.tiles["energy"].set_value(f"{s.energy_kwh:,.0f}" if s.energy_devices else "—", note=note)
-        self.tiles["alarms"].set_value(str(s.active_alarms))
+        if self.fleet.alarm_count is None:
+            self.tiles["alarms"].set_value("—")
+        else:
+            count = self.fleet.alarm_count()
+            self.tiles["alarms"].set_value(f"{count:,}", Abnormal.WARNING if count else None, note="in the alarm list")
 
     def _show_empty_state(self) -> None:
         if self.model.rowCount():
