@@ -38,6 +38,8 @@ from drivers.sim.faults import (
 from drivers.sim.fleet_definition import FleetDefinition
 from drivers.sim.fleet_physics import FleetPhysics, UnknownSimDevice
 from drivers.sim.modbus_bridge import ModbusBridge
+from drivers.sim.schedule_agent import ScheduleAgent, ScheduleStore
+from drivers.sim.schedule_client import ScheduleClient
 from drivers.sim.sim_mqtt_control import SimControlClient
 
 log = logging.getLogger("gridroom.sim")
@@ -62,6 +64,7 @@ class FleetSimulator:
         telemetry_period_s: float = 2.0,
         tick_s: float = 1.0,
         per_device_clients_up_to: int = 20,
+        schedule_dir: str | None = None,
     ) -> None:
         if telemetry_period_s <= 0 or tick_s <= 0:
             raise ValueError("telemetry_period_s and tick_s must be positive")
@@ -93,6 +96,13 @@ class FleetSimulator:
         self._next_due_s = (np.arange(len(self._mqtt_ids)) + 1) * telemetry_period_s / n
         self._elapsed_s = 0.0
         self.control = SimControlClient(broker, self.agent, self._on_fault_message, self.physics.knows)
+        # MQTT devices keep and run their schedules themselves (one JSON file per device in schedule_dir).
+        self.schedules: ScheduleAgent | None = None
+        self.schedule_client: ScheduleClient | None = None
+        if schedule_dir is not None and self._mqtt_ids:
+            store = ScheduleStore(schedule_dir)
+            self.schedules = ScheduleAgent(self.physics, self.clock, store, self._is_listening, self._mqtt_ids)
+            self.schedule_client = ScheduleClient(broker, self.schedules)
         modbus = definition.modbus_devices
         self.modbus = ModbusBridge(self.physics, modbus, modbus_host, modbus_port) if modbus else None
         self._step_lock = threading.Lock()
@@ -105,6 +115,8 @@ class FleetSimulator:
         self.control.start(timeout_s)
         if self.mqtt is not None:
             self.mqtt.start(timeout_s)
+        if self.schedule_client is not None:
+            self.schedule_client.start(timeout_s)
         if self.modbus is not None:
             self.modbus.start()
 
@@ -114,6 +126,8 @@ class FleetSimulator:
         if self.mqtt is not None:
             self.mqtt.stop(clear_retained=True)
         self.control.stop()
+        if self.schedule_client is not None:
+            self.schedule_client.stop()
         if self.modbus is not None:
             self.modbus.stop()
 
@@ -141,6 +155,10 @@ class FleetSimulator:
         """
         dt = self.tick_s if dt_s is None else float(dt_s)
         with self._step_lock:
+            if self.schedules is not None:  # schedule entries start and end on the device clock
+                self.schedules.tick(self.clock.now())
+                assert self.schedule_client is not None
+                self.schedule_client.flush()
             self.physics.step(dt, self.clock.now())
             if self.modbus is not None:
                 self.modbus.push_state()
@@ -223,6 +241,8 @@ class FleetSimulator:
                 (self._offline.discard if clear else self._offline.add)(fault.device_id)
             if clear:
                 self.mqtt.bring_online(fault.device_id)
+                if self.schedule_client is not None:
+                    self.schedule_client.device_back(fault.device_id)
             else:
                 self.mqtt.take_offline(fault.device_id, "simulated fault: device offline")
         elif isinstance(fault, BrokerDrop):

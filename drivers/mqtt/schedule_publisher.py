@@ -1,0 +1,162 @@
+"""Control side of schedules over MQTT: publish a version retained (QoS 1) on each device's ``schedule`` topic,
+and listen to every device's ``ack`` (QoS 1).
+
+Publishing is idempotent: the payload of a version never changes, devices ignore the version they already
+hold, and a device that was offline gets the retained message when it subscribes again. A publish counts as
+sent when the broker confirms it (PUBACK). The ack listener decodes on paho's thread and hands acks to a
+worker thread, so a slow database never stalls the network thread; rejects are counted by reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+
+import paho.mqtt.client as mqtt
+
+from core.schedules.model import ScheduleEntry as CoreEntry
+from core.schedules.records import ScheduleAck
+from drivers.mqtt.broker_config import BrokerConfig
+from drivers.mqtt.codec import PayloadRejected, decode, encode
+from drivers.mqtt.payloads import AckPayload, ScheduleEntry, SchedulePayload
+from drivers.mqtt.topics import TopicKind, fleet_filter, topic_for
+
+log = logging.getLogger(__name__)
+
+
+def schedule_payload(schedule_id: str, version: int, entries: Sequence[CoreEntry]) -> SchedulePayload:
+    """The contract payload of one schedule version."""
+    return SchedulePayload(v=1, schedule_id=schedule_id, version=version, entries=[
+        ScheduleEntry(start=e.start, end=e.end, mode=int(e.mode), rate_kw=float(e.rate_kw)) for e in entries])
+
+
+def core_ack(ack: AckPayload) -> ScheduleAck:
+    return ScheduleAck(ack.schedule_id, ack.version, ack.entry, ack.actual_rate_kw, ack.started_at, ack.ended_at,
+                       ack.ok, ack.error)
+
+
+class _Connection:
+    def __init__(self, config: BrokerConfig, role: str, filters: list[str]) -> None:
+        self.config = config
+        self.filters = filters
+        self.ready = threading.Event()
+        self.client = config.make_client(role=role)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = lambda *a: self.ready.clear()
+        self.client.on_subscribe = lambda *a: self.ready.set()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("%s refused by the broker: %s", client._client_id, reason_code)
+        elif self.filters:
+            client.subscribe([(f, 1) for f in self.filters])
+        else:
+            self.ready.set()
+
+    def start(self, timeout_s: float) -> None:
+        self.client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive_s)
+        self.client.loop_start()
+        if not self.ready.wait(timeout_s):
+            raise TimeoutError(f"cannot reach the MQTT broker at {self.config.host}:{self.config.port}")
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class SchedulePublisher:
+    """Publishes schedule versions, retained QoS 1, one message per device."""
+
+    def __init__(self, config: BrokerConfig, timeout_s: float = 10.0) -> None:
+        self._conn = _Connection(config, "gridroom-schedules", [])
+        self.timeout_s = timeout_s
+        self.confirmed: dict[str, tuple[str, int]] = {}  # device_id -> (schedule_id, version) the broker holds
+
+    def start(self) -> None:
+        self._conn.start(self.timeout_s)
+
+    def stop(self) -> None:
+        self._conn.stop()
+
+    async def publish(self, device_ids: Iterable[str], payload: SchedulePayload) -> dict[str, str | None]:
+        """Publish to every device and wait for the broker: device_id -> None (sent) or why it failed."""
+        data = encode(payload)
+        infos: dict[str, mqtt.MQTTMessageInfo] = {}
+        result: dict[str, str | None] = {}
+        for device_id in device_ids:
+            if self.confirmed.get(device_id) == (payload.schedule_id, payload.version):
+                result[device_id] = None  # the broker already holds exactly this version
+                continue
+            infos[device_id] = self._conn.client.publish(topic_for(device_id, TopicKind.SCHEDULE), data, qos=1,
+                                                         retain=True)
+
+        def wait() -> None:
+            for device_id, info in infos.items():
+                try:
+                    info.wait_for_publish(self.timeout_s)
+                except (RuntimeError, ValueError) as exc:  # not queued (no connection) or rejected by paho
+                    result[device_id] = f"not sent: {exc}"
+                    continue
+                if info.is_published():
+                    result[device_id] = None
+                    self.confirmed[device_id] = (payload.schedule_id, payload.version)
+                else:
+                    result[device_id] = f"the broker did not confirm within {self.timeout_s:g} s"
+
+        await asyncio.to_thread(wait)
+        return result
+
+
+AckHandler = Callable[[str, ScheduleAck], object]
+
+
+class AckListener:
+    """Subscribes to ``gridroom/v1/+/ack`` and hands each decoded ack to `handler` on a worker thread."""
+
+    def __init__(self, config: BrokerConfig, handler: AckHandler, timeout_s: float = 10.0) -> None:
+        self._conn = _Connection(config, "gridroom-acks", [fleet_filter(TopicKind.ACK)])
+        self._conn.client.on_message = self._on_message
+        self._handler = handler
+        self.timeout_s = timeout_s
+        self.rejects: Counter[str] = Counter()
+        self.handled = 0
+        self._cond = threading.Condition()
+        self._queue: queue.Queue = queue.Queue()
+        self._worker = threading.Thread(target=self._work, name="gridroom-ack-worker", daemon=True)
+
+    def start(self) -> None:
+        self._worker.start()
+        self._conn.start(self.timeout_s)
+
+    def stop(self) -> None:
+        self._conn.stop()
+        self._queue.put(None)
+        self._worker.join(self.timeout_s)
+
+    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        try:
+            device_id, ack = decode(message.topic, message.payload)
+        except PayloadRejected as exc:
+            self.rejects[exc.reason] += 1
+            return
+        self._queue.put((device_id, ack))
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            device_id, ack = item
+            try:
+                self._handler(device_id, core_ack(ack))
+            except Exception:
+                log.exception("schedule ack from %s could not be handled", device_id)
+            with self._cond:
+                self.handled += 1
+                self._cond.notify_all()
+
+    def wait_handled(self, count: int, timeout_s: float = 10.0) -> bool:
+        """Block until `count` acks have been handled in total (tests and benchmarks wait on this)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.handled >= count, timeout_s)

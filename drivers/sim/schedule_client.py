@@ -1,0 +1,107 @@
+"""The fleet simulator's MQTT client for schedules: one connection receives every device's ``schedule``
+(``gridroom/v1/+/schedule``, QoS 1, retained) and publishes the devices' ``ack`` messages (QoS 1).
+
+Acks leave the agent's outbox only when the broker confirms them (PUBACK). While the connection is down, or
+a device is off the network, they wait there; on reconnect (or the device's return) they are sent again in
+order. A device coming back re-subscribes to its own schedule topic, so the broker hands it the retained
+schedule it missed. Callbacks run on paho's network thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import paho.mqtt.client as mqtt
+
+from drivers.mqtt.broker_config import BrokerConfig
+from drivers.mqtt.topics import TopicError, TopicKind, fleet_filter, parse_topic, topic_for
+from drivers.sim.schedule_agent import AckKey, ScheduleAgent
+
+log = logging.getLogger("gridroom.sim.schedules")
+
+
+class ScheduleClient:
+    def __init__(self, config: BrokerConfig, agent: ScheduleAgent) -> None:
+        self._config = config
+        self._agent = agent
+        self.connected = threading.Event()
+        self._lock = threading.Lock()
+        self._inflight: dict[tuple[str, AckKey], mqtt.MQTTMessageInfo] = {}
+        self.client = config.make_client(role="gridroom-sim-schedules")
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_subscribe = self._on_subscribe
+        self.client.on_message = self._on_message
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        self.client.connect_async(self._config.host, self._config.port, keepalive=self._config.keepalive_s)
+        self.client.loop_start()
+        if not self.connected.wait(timeout_s):
+            raise TimeoutError(f"simulator schedule client could not connect to {self._config.host}:{self._config.port}")
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def drop_connection(self) -> None:
+        """Cut the socket without DISCONNECT (a network failure); paho reconnects by itself."""
+        sock = self.client.socket()
+        if sock is not None:
+            sock.close()
+
+    def device_back(self, device_id: str) -> None:
+        """A device returned to the network: fetch its retained schedule again and flush its acks."""
+        if self.connected.is_set():
+            self.client.subscribe(topic_for(device_id, TopicKind.SCHEDULE), 1)
+        self.flush()
+
+    def flush(self) -> None:
+        """Publish every unconfirmed ack in order; drop confirmed ones from the outbox."""
+        with self._lock:
+            for (device_id, key), info in list(self._inflight.items()):
+                if info.is_published():
+                    del self._inflight[(device_id, key)]
+                    self._agent.confirmed(device_id, key)
+            if not self.connected.is_set():
+                return
+            for device_id, key, topic, payload in self._agent.pending():
+                if (device_id, key) in self._inflight:
+                    continue
+                info = self.client.publish(topic, payload, qos=1)
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    break  # the connection went away: keep the rest (and the order) for the reconnect
+                self._inflight[(device_id, key)] = info
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("simulator schedule client refused: %s", reason_code)
+            return
+        client.subscribe([(fleet_filter(TopicKind.SCHEDULE), 1)])
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        if any(code.is_failure for code in reason_codes):
+            log.error("simulator schedule client: subscription refused: %s", reason_codes)
+            return
+        if not self.connected.is_set():
+            with self._lock:
+                self._inflight.clear()  # unconfirmed before the drop: send again, in order
+            self.connected.set()
+            self.flush()
+
+    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        try:
+            parsed = parse_topic(message.topic)
+        except TopicError:
+            return
+        if parsed.kind is not TopicKind.SCHEDULE:
+            return
+        try:
+            self._agent.handle(parsed.device_id, message.payload)
+        except Exception:
+            log.exception("simulator schedules: failed to handle %s", message.topic)
+            return
+        self.flush()  # a refusal queued a negative ack
