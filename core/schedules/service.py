@@ -195,16 +195,24 @@ class ScheduleService:
                 self.audit.append(s, f"device:{device_id}", "schedule.ack_rejected", f"schedule:{ack.schedule_id}",
                                   AuditResult.DENIED, {"version": ack.version, "entry": ack.entry, "reason": reason})
                 return AckResult(AckOutcome.REJECTED, reason)
-            exists = s.execute(select(func.count()).select_from(ScheduleAckRow).where(
+            existing = s.execute(select(ScheduleAckRow).where(
                 ScheduleAckRow.schedule_id == ack.schedule_id, ScheduleAckRow.version == ack.version,
-                ScheduleAckRow.device_id == device_id, ScheduleAckRow.entry_index == ack.entry)).scalar_one()
-            if exists:
-                self.ack_duplicates += 1
-                return AckResult(AckOutcome.DUPLICATE, "already in the execution log")
+                ScheduleAckRow.device_id == device_id, ScheduleAckRow.entry_index == ack.entry)).scalar_one_or_none()
             now = self.clock.now()
-            s.add(ScheduleAckRow(schedule_id=ack.schedule_id, version=ack.version, device_id=device_id,
-                                 entry_index=ack.entry, actual_rate_kw=ack.actual_rate_kw, started_at=ack.started_at,
-                                 ended_at=ack.ended_at, ok=ack.ok, error=ack.error, received_at=now))
+            if existing is not None:
+                # The contract lets a device ack a running entry without ended_at; its final ack completes that
+                # row. Anything else for a logged entry is a re-delivery.
+                if existing.ended_at is not None or ack.ended_at is None:
+                    self.ack_duplicates += 1
+                    return AckResult(AckOutcome.DUPLICATE, "already in the execution log")
+                existing.actual_rate_kw, existing.ended_at, existing.ok, existing.error = (
+                    ack.actual_rate_kw, ack.ended_at, ack.ok, ack.error)
+                existing.received_at = now
+            else:
+                s.add(ScheduleAckRow(schedule_id=ack.schedule_id, version=ack.version, device_id=device_id,
+                                     entry_index=ack.entry, actual_rate_kw=ack.actual_rate_kw,
+                                     started_at=ack.started_at, ended_at=ack.ended_at, ok=ack.ok, error=ack.error,
+                                     received_at=now))
             self._advance(s, row, delivery, ack, now)
             return AckResult(AckOutcome.STORED)
 
@@ -213,7 +221,8 @@ class ScheduleService:
         entries = record_of(row).entries
         d.delivered_at = d.delivered_at or now
         d.last_ack_at = now
-        d.acked_entries += 1
+        if ack.ended_at is not None:
+            d.acked_entries += 1
         if d.state == DeliveryState.SUPERSEDED.value:
             return
         planned = entries[ack.entry].rate_kw
@@ -229,9 +238,10 @@ class ScheduleService:
             self._set_delivery(s, actor, row, d, DeliveryState.EXECUTING)
         if ack.ok and row.state == S.DISTRIBUTED.value:
             self._apply(s, actor, row, ScheduleAction.ACKNOWLEDGE)
+        s.flush()
         done = s.execute(select(func.count()).select_from(ScheduleAckRow).where(
             ScheduleAckRow.schedule_id == row.schedule_id, ScheduleAckRow.version == row.version,
-            ScheduleAckRow.device_id == d.device_id)).scalar_one()
+            ScheduleAckRow.device_id == d.device_id, ScheduleAckRow.ended_at.is_not(None))).scalar_one()
         if done >= len(entries) and d.state == DeliveryState.EXECUTING.value:
             self._set_delivery(s, actor, row, d, DeliveryState.COMPLETED)
         s.flush()
