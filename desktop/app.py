@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 from typing import Callable
 
 import qasync
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from core.auth.principal import Principal
 from core.errors import GridRoomError
@@ -108,6 +109,15 @@ class DesktopSession:
             await call_core(runtime.stop)
         return EXIT_OK
 
+    def request_quit(self) -> None:
+        """Ctrl+C or SIGTERM: close like the operator would (sign-out audited, runtime stopped, layout saved)."""
+        if self.window is not None:
+            self.window.close()
+            return
+        for widget in QApplication.topLevelWidgets():  # a sign-in dialog: cancel it, which ends the session
+            if isinstance(widget, QDialog) and widget.isVisible():
+                widget.reject()
+
     async def _fatal(self, title: str, text: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Critical, title, text)
         await run_dialog(box)
@@ -131,8 +141,12 @@ def run_desktop(services_factory: Callable[[], CoreServices], runtime_factory: C
     asyncio.set_event_loop(loop)
     session = DesktopSession(services_factory, runtime_factory, demo_login=demo_login, settings=settings,
                              fleet=fleet)
+    previous = {sig: signal.signal(sig, lambda *_: QTimer.singleShot(0, session.request_quit))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return loop.run_until_complete(session.run())
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         asyncio.set_event_loop(None)
         loop.close()

@@ -100,3 +100,30 @@ def test_demo_login_skips_the_dialog_and_cancelled_login_exits(qapp, sqlite_serv
     robot.timer.stop()
     assert code == EXIT_CANCELLED and robot.seen == ["LoginDialog"]
     assert notices == ["Demo sign-in failed: wrong user name or password"]
+
+
+def test_sigterm_closes_the_window_like_the_operator_would(qapp, sqlite_services, admin, clock, layout_settings):
+    """Ctrl+C in the terminal or a service manager's SIGTERM: sign-out is audited and the runtime stops."""
+    import os
+    import signal
+
+    from core.audit.trail import AuditFilter
+
+    url = sqlite_services.db.url
+    runtimes: list[Runtime] = []
+
+    def runtime_factory() -> Runtime:
+        runtimes.append(Runtime(clock))
+        return runtimes[-1]
+
+    robot = _Operator({MainWindow: lambda w: os.kill(os.getpid(), signal.SIGTERM)})
+    code = run_desktop(lambda: CoreServices.build(Database.open(url), clock=clock), runtime_factory,
+                       demo_login=("chief", STRONG), settings=layout_settings)
+    robot.timer.stop()
+    assert code == EXIT_OK and robot.seen == ["MainWindow"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the app's handler is gone again
+    from core.runtime.messages import RuntimeState
+
+    assert runtimes[0].state is RuntimeState.STOPPED
+    with sqlite_services.db.session() as s:
+        assert sqlite_services.audit.query(s, AuditFilter(action="auth.logout", username="chief"))
