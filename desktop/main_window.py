@@ -11,6 +11,7 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabWidget, QToolBar, QWidget
 
+from core.alarms.messages import AlarmTransitionsPublished
 from core.auth.principal import Principal
 from core.auth.roles import Permission
 from core.fleet.context import FleetContext
@@ -24,12 +25,14 @@ from desktop.layout_store import LayoutStore, default_settings
 from desktop.status_bar import ControlStatusBar
 from desktop.summary import database_summary
 from desktop.tasks import UiTasks, call_core
+from desktop.views.alarms_view import AlarmsView
 from desktop.views.audit_view import AuditView
 from desktop.views.battery_view import BatteryView
 from desktop.views.device_detail_view import DeviceDetailView
 from desktop.views.devices_view import DevicesView
 from desktop.views.fleet_view import FleetView
 from desktop.views.users_view import UsersView
+from desktop.widgets.alarm_banner import AlarmBanner
 
 MENU_ORDER = ("&File", "&View", "Co&mmands", "&Users", "&Devices", "&Audit", "&Help")
 DOCK_FEATURES = (
@@ -92,6 +95,7 @@ class MainWindow(QMainWindow):
             self.addToolBar(toolbar)
         self.registry.apply_permissions(principal, services.authorizer)
         self._connect_fleet_views()
+        self._add_alarm_banner()
 
         self.resize(1440, 900)
         first = next(iter(self.docks.values()), None)
@@ -99,6 +103,7 @@ class MainWindow(QMainWindow):
             first.raise_()  # a fresh layout opens on the first view (the fleet), not the last one tabbed
         self._default_state = self.saveState()
         self.layouts.restore(principal.username, self)
+        self.alarm_banner_bar.setVisible(self.alarm_banner.count > 0)  # a restored layout must not show it
         self.pump.start()
         self.tasks.start(self.refresh_all())
 
@@ -110,6 +115,8 @@ class MainWindow(QMainWindow):
             ViewSpec("battery", "Battery system", "Ctrl+3", None, lambda: BatteryView(f)),
             ViewSpec("users", "Users", "Ctrl+4", Permission.MANAGE_USERS, lambda: UsersView(s, p)),
             ViewSpec("audit", "Audit", "Ctrl+5", Permission.VIEW_AUDIT, lambda: AuditView(s, p)),
+            ViewSpec("alarms", "Alarms", "Ctrl+6", Permission.VIEW_FLEET, lambda: AlarmsView(
+                r, p, s.authorizer.allowed(p, Permission.HANDLE_ALARMS), s.clock.now)),
             ViewSpec("devices", "Devices", "Ctrl+7", Permission.MANAGE_DEVICES, lambda: DevicesView(s, p)),
         ]
 
@@ -127,6 +134,26 @@ class MainWindow(QMainWindow):
 
         fleet.device_activated.connect(open_device)
         fleet.device_selected.connect(follow_selection)
+
+    def _add_alarm_banner(self) -> None:
+        """A full-width bar above the docks while critical alarms wait for acknowledgement."""
+        self.alarm_banner = AlarmBanner()
+        bar = QToolBar("Critical alarms")
+        bar.setObjectName("toolbar.alarm_banner")
+        bar.setMovable(False)
+        bar.addWidget(self.alarm_banner)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.alarm_banner_bar = bar
+        bar.setVisible(False)
+        alarms = self.views.get("alarms")
+        if alarms is not None:
+            alarms.unacked_critical_changed.connect(self.show_critical_alarms)
+            self.alarm_banner.open_alarms.connect(lambda: self.show_view("alarms"))
+
+    def show_critical_alarms(self, count: int) -> None:
+        self.alarm_banner.set_count(count)
+        self.alarm_banner_bar.setVisible(count > 0)
 
     def add_view(self, spec: ViewSpec, permitted: bool = True) -> QWidget | None:
         """Register the view's "show" action; build its dock (tabbed with the others) when permitted."""
@@ -148,7 +175,8 @@ class MainWindow(QMainWindow):
         if hasattr(view, "action_specs"):
             self.registry.add_all(view.action_specs())
             view.use_actions(self.registry)
-        for event_type, handler in ((RuntimeStateChanged, "on_runtime_state"), (Heartbeat, "on_heartbeat")):
+        for event_type, handler in ((RuntimeStateChanged, "on_runtime_state"), (Heartbeat, "on_heartbeat"),
+                                    (AlarmTransitionsPublished, "on_alarm_transitions")):
             if hasattr(view, handler):
                 self.pump.subscribe(event_type, getattr(view, handler))
         return view
