@@ -9,7 +9,8 @@ from desktop.theme import Abnormal, abnormal
 
 
 class AlarmBanner(QWidget):
-    """Hidden while no critical alarm is unacknowledged; otherwise says how many and offers the list."""
+    """Says how many critical alarms wait for acknowledgement and offers the list; its container shows it
+    only while `count` is positive (a toolbar manages its widgets' visibility itself)."""
 
     open_alarms = Signal()
 
@@ -31,8 +32,7 @@ class AlarmBanner(QWidget):
         self.set_count(0)
 
     def set_count(self, unacked_critical: int) -> None:
-        """Show the banner for a positive count, hide it at zero."""
+        """Update the count and the text."""
         self.count = max(0, int(unacked_critical))
         plural = "s" if self.count != 1 else ""
         self.label.setText(f"{self.count} critical alarm{plural} not acknowledged")
-        self.setVisible(self.count > 0)
