@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
 from core.audit.trail import AuditEntry
+from desktop.models.record_table_model import RecordTableModel
 from desktop.summary import local_time
 from desktop.theme import Abnormal, abnormal, qcolor
 
@@ -15,35 +16,16 @@ COLUMNS = ("Time (local)", "User", "Action", "Resource", "Result", "Host", "Deta
 _ABNORMAL_RESULT = {"failure": Abnormal.WARNING, "denied": Abnormal.CRITICAL}
 
 
-class AuditTableModel(QAbstractTableModel):
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self._entries: list[AuditEntry] = []
+class AuditTableModel(RecordTableModel[AuditEntry]):
+    columns = COLUMNS
 
     def set_entries(self, entries: Sequence[AuditEntry]) -> None:
-        self.beginResetModel()
-        self._entries = list(entries)
-        self.endResetModel()
+        self.set_records(entries)
 
     def entries(self) -> list[AuditEntry]:
-        return list(self._entries)
+        return self.records()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        entry = self._entries[index.row()]
-        column = index.column()
+    def cell(self, entry: AuditEntry, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(entry, column)
         if role == Qt.ItemDataRole.ToolTipRole and column == 6:

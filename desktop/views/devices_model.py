@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from sqlalchemy import select
 
 from core.devices import DeviceInfo
@@ -13,6 +13,7 @@ from core.fleet.tables import SiteRow
 from core.pki.errors import CAFolderMissing
 from core.pki.service import DeviceCertificates
 from core.storage.database import Database
+from desktop.models.record_table_model import RecordTableModel
 from desktop.theme import DISABLED_TEXT, qcolor
 
 COLUMNS = ("Device ID", "Name", "Site", "Kind", "Capacity kWh", "Max charge kW", "Max discharge kW",
@@ -60,44 +61,27 @@ def _kw(value: float) -> str:
     return f"{value:,.1f}"
 
 
-class DevicesTableModel(QAbstractTableModel):
+class DevicesTableModel(RecordTableModel[DeviceInfo]):
+    columns = COLUMNS
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._devices: list[DeviceInfo] = []
         self._revoked: frozenset[str] = frozenset()
 
     def set_devices(self, devices: Sequence[DeviceInfo], revoked_serials: frozenset[str] = frozenset()) -> None:
-        """Replace the whole list in one reset (a refresh is a new query result, not a diff)."""
-        self.beginResetModel()
-        self._devices = list(devices)
         self._revoked = revoked_serials
-        self.endResetModel()
+        self.set_records(devices)
 
     def device_at(self, row: int) -> DeviceInfo:
-        return self._devices[row]
+        return self.record_at(row)
 
     def device_ids(self) -> list[str]:
-        return [d.device_id for d in self._devices]
+        return [d.device_id for d in self._records]
 
     def row_of(self, device_id: str) -> int:
         return self.device_ids().index(device_id)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._devices)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        device = self._devices[index.row()]
-        column = index.column()
+    def cell(self, device: DeviceInfo, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(device, column)
         if role == Qt.ItemDataRole.ToolTipRole and column in (7, 8):

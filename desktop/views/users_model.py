@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
 from core.auth.users import UserInfo
+from desktop.models.record_table_model import RecordTableModel
 from desktop.summary import local_time
 from desktop.theme import Abnormal, abnormal, qcolor
 
@@ -25,44 +26,27 @@ def account_status(user: UserInfo, now: datetime) -> tuple[str, Abnormal | None]
     return "Active", None
 
 
-class UsersTableModel(QAbstractTableModel):
+class UsersTableModel(RecordTableModel[UserInfo]):
+    columns = COLUMNS
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._users: list[UserInfo] = []
         self._now = datetime.now().astimezone()
 
     def set_users(self, users: Sequence[UserInfo], now: datetime) -> None:
-        """Replace the whole list in one reset (a refresh is a new query result, not a diff)."""
-        self.beginResetModel()
-        self._users = list(users)
         self._now = now
-        self.endResetModel()
+        self.set_records(users)
 
     def user_at(self, row: int) -> UserInfo:
-        return self._users[row]
+        return self.record_at(row)
 
     def usernames(self) -> list[str]:
-        return [u.username for u in self._users]
+        return [u.username for u in self._records]
 
     def row_of(self, username: str) -> int:
         return self.usernames().index(username)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._users)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        user = self._users[index.row()]
-        column = index.column()
+    def cell(self, user: UserInfo, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(user, column)
         if column == 3 and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
