@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import getpass
+import signal
 import sys
+import threading
 from argparse import Namespace
 
 from core.auth.principal import Principal
@@ -47,3 +49,29 @@ def sign_in_admin(services: CoreServices, args: Namespace, permission: Permissio
     actor = services.users.authenticate(args.admin, password)
     services.authorizer.require(actor, permission, "cli")
     return actor
+
+
+class StopSignals:
+    """SIGINT and SIGTERM handlers for a foreground service, installed for the whole `with` block (so a
+    signal during start-up is not lost) and restored afterwards; `wait()` returns the signal's name."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._received: list[str] = []
+        self._previous: dict = {}
+
+    def __enter__(self) -> "StopSignals":
+        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _on_signal(self, signum, _frame) -> None:
+        self._received.append(signal.Signals(signum).name)
+        self._stop.set()
+
+    def wait(self) -> str:
+        self._stop.wait()
+        return self._received[0]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from argparse import Namespace, _SubParsersAction
 
 from core.auth.principal import SYSTEM
-from gridroom.commands.common import open_services
+from gridroom.commands.common import StopSignals, open_services
 from gridroom.composition import build_fleet, build_runtime
 from gridroom.fleet_runtime import FleetSettings
 
@@ -34,29 +32,24 @@ def cmd_serve(args: Namespace) -> int:
         broker = demo.broker
     fleet = build_fleet(services, FleetSettings(broker=broker))
     runtime = build_runtime(services, fleet)
-    stop = threading.Event()
-    received: list[str] = []
+    with StopSignals() as stop_signals:
+        try:
+            return _serve(services, runtime, fleet, stop_signals)
+        finally:
+            if demo is not None:
+                demo.stop()
+            services.close()
 
-    def on_signal(signum, _frame):
-        received.append(signal.Signals(signum).name)
-        stop.set()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        runtime.start()
-        with services.db.session() as s:
-            services.audit.append(s, SYSTEM, "runtime.start", "serve")
-        print(f"gridroom serve: runtime running with {len(fleet.devices)} devices; stop with Ctrl+C or SIGTERM", flush=True)
-        stop.wait()
-        print(f"gridroom serve: {received[0]} received, stopping", flush=True)
-        runtime.stop()
-        with services.db.session() as s:
-            services.audit.append(s, SYSTEM, "runtime.stop", "serve", detail={"signal": received[0]})
-        print("gridroom serve: stopped cleanly", flush=True)
-        return 0
-    finally:
-        if demo is not None:
-            demo.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        services.close()
+def _serve(services, runtime, fleet, stop_signals: StopSignals) -> int:
+    runtime.start()
+    with services.db.session() as s:
+        services.audit.append(s, SYSTEM, "runtime.start", "serve")
+    print(f"gridroom serve: runtime running with {len(fleet.devices)} devices; stop with Ctrl+C or SIGTERM", flush=True)
+    name = stop_signals.wait()
+    print(f"gridroom serve: {name} received, stopping", flush=True)
+    runtime.stop()
+    with services.db.session() as s:
+        services.audit.append(s, SYSTEM, "runtime.stop", "serve", detail={"signal": name})
+    print("gridroom serve: stopped cleanly", flush=True)
+    return 0

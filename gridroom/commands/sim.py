@@ -9,7 +9,6 @@ running simulator's answer, so a typo or a wrong device kind is reported, not si
 
 from __future__ import annotations
 
-import signal
 import threading
 import uuid
 from argparse import Namespace, _SubParsersAction
@@ -25,7 +24,7 @@ from drivers.sim.faults import (
     encode_message,
 )
 from drivers.sim.fleet_definition import FleetDefinitionError, load_fleet_definition
-from gridroom.commands.common import CommandError
+from gridroom.commands.common import CommandError, StopSignals
 
 DEFAULT_BROKER = "127.0.0.1:1883"
 
@@ -64,23 +63,6 @@ def parse_broker(text: str) -> BrokerConfig:
     return BrokerConfig(host=host, port=port)
 
 
-def _wait_for_signal() -> str:
-    stop = threading.Event()
-    received: list[str] = []
-
-    def on_signal(signum, _frame):
-        received.append(signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        stop.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return received[0]
-
-
 def cmd_sim(args: Namespace) -> int:
     """Run the fleet simulator in the foreground until SIGINT or SIGTERM."""
     from drivers.sim.fleet_sim import FleetSimulator  # late: `inject` does not need the physics
@@ -98,6 +80,11 @@ def cmd_sim(args: Namespace) -> int:
     else:
         broker = parse_broker(args.broker)
     sim = FleetSimulator(definition, broker, seed=args.seed, modbus_port=args.modbus_port)
+    with StopSignals() as stop_signals:
+        return _run_sim(sim, definition, broker, embedded, stop_signals)
+
+
+def _run_sim(sim, definition, broker, embedded, stop_signals: StopSignals) -> int:
     try:
         try:
             sim.start()
@@ -112,7 +99,7 @@ def cmd_sim(args: Namespace) -> int:
                   f"modbus+tcp://{sim.modbus.host}:{sim.modbus_port} (units "
                   f"{', '.join(str(d.unit_id) for d in definition.modbus_devices)})", flush=True)
         print("gridroom sim: running; stop with Ctrl+C or SIGTERM", flush=True)
-        name = _wait_for_signal()
+        name = stop_signals.wait()
         print(f"gridroom sim: {name} received, stopping", flush=True)
     finally:
         sim.stop()
