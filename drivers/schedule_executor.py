@@ -49,6 +49,7 @@ class ModbusScheduleExecutor:
         self._idle: set[str] = set()  # devices set idle by us since their last entry
         self.writes: list[tuple[str, dict[str, float]]] = []  # what was written, for tests and diagnostics
         self._task: asyncio.Task | None = None
+        self._tick_lock: asyncio.Lock | None = None  # the loop's ticks and a caller's tick() never interleave
 
     async def start(self, runtime=None) -> None:
         self._task = asyncio.create_task(self._loop(), name=self.name)
@@ -68,9 +69,12 @@ class ModbusScheduleExecutor:
 
     async def tick(self) -> None:
         """Do whatever is due at the clock's now for every device."""
-        now = self.clock.now()
-        for device_id in self.device_ids:
-            await self._run_device(device_id, now)
+        if self._tick_lock is None:
+            self._tick_lock = asyncio.Lock()
+        async with self._tick_lock:
+            now = self.clock.now()
+            for device_id in self.device_ids:
+                await self._run_device(device_id, now)
 
     async def _run_device(self, device_id: str, now: datetime) -> None:
         rec = await asyncio.to_thread(self.service.active_schedule, device_id)

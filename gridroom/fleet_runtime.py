@@ -31,6 +31,7 @@ from drivers.mqtt.broker_config import BrokerConfig
 from drivers.mqtt.driver import MqttDeviceDriver
 from drivers.mqtt.ingest import TelemetryIngest
 from drivers.poller import DevicePoller
+from gridroom.schedule_runtime import ScheduleRuntime
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class FleetService:
         self.command_outcome_listeners: list[Callable[[CommandOutcome], None]] = []
         self._mqtt_drivers: dict[str, MqttDeviceDriver] = {}
         self._tasks: list[asyncio.Task] = []
+        self.schedules = ScheduleRuntime(self)  # schedule service, distribution, acks, Modbus executor
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self, runtime) -> None:
@@ -117,6 +119,7 @@ class FleetService:
             self.context.command_history, self.services.clock, timeout_s=s.command_timeout_s,
         )
         runtime.register(SendDeviceCommand, self._on_send_command)
+        await self.schedules.start(runtime)
         self._tasks = [
             asyncio.create_task(self._every(1.0, self._refresh_availability), name="fleet-availability"),
             asyncio.create_task(self._every(s.rollup_every_s, self._rollup), name="fleet-rollups"),
@@ -124,6 +127,7 @@ class FleetService:
         ]
 
     async def stop(self) -> None:
+        await self.schedules.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,86 @@
+"""Schedules inside the runtime: the ScheduleService, MQTT distribution and acks, and the Modbus executor.
+
+FleetService owns one of these. `DistributeSchedule` is handled here: permission and state are checked by
+the service, MQTT devices get the version retained on their schedule topic (the broker keeps it for a
+device that is offline now), Modbus devices are handed to GridRoom's own executor. Everything the executor
+and the delivery tracking need is in the database, so a restarted runtime carries on where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from urllib.parse import urlsplit
+
+from core.schedules.messages import DistributeSchedule
+from core.schedules.model import DeviceLimits
+from core.schedules.records import ScheduleRecord
+from core.schedules.service import ScheduleService
+from drivers.mqtt.schedule_publisher import AckListener, SchedulePublisher, schedule_payload
+from drivers.schedule_executor import ModbusScheduleExecutor
+
+log = logging.getLogger(__name__)
+
+# Until the registry records them per device: the SoC window and one-way efficiencies schedules are checked with.
+SOC_MIN_PCT, SOC_MAX_PCT, EFFICIENCY = 5.0, 95.0, 0.95
+
+
+class ScheduleRuntime:
+    def __init__(self, fleet) -> None:
+        self.fleet = fleet
+        services = fleet.services
+        self.service = ScheduleService(services.db, services.audit, services.authorizer, services.clock,
+                                       self.limits_of)
+        self.publisher: SchedulePublisher | None = None
+        self.acks: AckListener | None = None
+        self.executor: ModbusScheduleExecutor | None = None
+
+    def limits_of(self, device_id: str) -> DeviceLimits:
+        spec = self.fleet.devices[device_id].spec
+        snap = self.fleet.live_state.snapshot()
+        row = snap.row(device_id)
+        soc = float(snap.soc_pct[row]) if row is not None else math.nan
+        return DeviceLimits(device_id, spec.capacity_kwh, spec.max_charge_kw, spec.max_discharge_kw, SOC_MIN_PCT,
+                            SOC_MAX_PCT, EFFICIENCY, EFFICIENCY, soc if math.isfinite(soc) else 50.0)
+
+    def _is_modbus(self, device_id: str) -> bool:
+        return urlsplit(self.fleet.devices[device_id].spec.address).scheme == "modbus+tcp"
+
+    async def start(self, runtime) -> None:
+        broker = self.fleet.settings.broker
+        if broker is not None:
+            self.publisher = SchedulePublisher(broker)
+            self.acks = AckListener(broker, self.service.record_ack)
+            await asyncio.to_thread(self.publisher.start)
+            await asyncio.to_thread(self.acks.start)
+        modbus = [d for d in self.fleet.devices if self._is_modbus(d)]
+        self.executor = ModbusScheduleExecutor(self.service, self.fleet.poller.write, modbus, self.service.clock)
+        await self.executor.start(runtime)
+        runtime.register(DistributeSchedule, self._on_distribute)
+
+    async def stop(self) -> None:
+        if self.executor is not None:
+            await self.executor.stop()
+        for part in (self.acks, self.publisher):
+            if part is not None:
+                await asyncio.to_thread(part.stop)
+
+    async def _on_distribute(self, message: DistributeSchedule) -> ScheduleRecord:
+        svc = self.service
+        rec = await asyncio.to_thread(svc.authorize_distribution, message.actor, message.schedule_row_id)
+        device_id = rec.schedule.target.id
+        error = None
+        if device_id not in self.fleet.devices:
+            error = f"{device_id} is not a registered device"
+        elif not self._is_modbus(device_id):
+            if self.publisher is None:
+                error = "no MQTT broker is configured"
+            else:
+                sent = await self.publisher.publish([device_id], schedule_payload(rec.schedule_id, rec.version,
+                                                                                  rec.entries))
+                error = sent[device_id]
+        if error is not None:
+            await asyncio.to_thread(svc.mark_send_failed, message.actor, rec.id, device_id, error)
+            return await asyncio.to_thread(svc.get, rec.id)
+        return await asyncio.to_thread(svc.mark_distributed, message.actor, rec.id, [device_id])
