@@ -52,8 +52,9 @@ class ScheduleRuntime:
         if broker is not None:
             self.publisher = SchedulePublisher(broker)
             self.acks = AckListener(broker, self.service.record_ack)
-            await asyncio.to_thread(self.publisher.start)
-            await asyncio.to_thread(self.acks.start)
+            # Not waiting: a broker that is down must not stop the runtime (paho keeps trying to connect).
+            self.publisher.start(wait=False)
+            self.acks.start(wait=False)
         modbus = [d for d in self.fleet.devices if self._is_modbus(d)]
         self.executor = ModbusScheduleExecutor(self.service, self.fleet.poller.write, modbus, self.service.clock)
         await self.executor.start(runtime)

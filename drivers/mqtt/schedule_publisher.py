@@ -57,10 +57,11 @@ class _Connection:
         else:
             self.ready.set()
 
-    def start(self, timeout_s: float) -> None:
+    def start(self, timeout_s: float, wait: bool) -> None:
+        """Connect in the background; with wait, block until subscribed (or connected) or raise TimeoutError."""
         self.client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive_s)
         self.client.loop_start()
-        if not self.ready.wait(timeout_s):
+        if wait and not self.ready.wait(timeout_s):
             raise TimeoutError(f"cannot reach the MQTT broker at {self.config.host}:{self.config.port}")
 
     def stop(self) -> None:
@@ -76,8 +77,9 @@ class SchedulePublisher:
         self.timeout_s = timeout_s
         self.confirmed: dict[str, tuple[str, int]] = {}  # device_id -> (schedule_id, version) the broker holds
 
-    def start(self) -> None:
-        self._conn.start(self.timeout_s)
+    def start(self, wait: bool = True) -> None:
+        """Connect; without wait, publishes queue in paho until the broker is reachable."""
+        self._conn.start(self.timeout_s, wait)
 
     def stop(self) -> None:
         self._conn.stop()
@@ -128,9 +130,13 @@ class AckListener:
         self._queue: queue.Queue = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="gridroom-ack-worker", daemon=True)
 
-    def start(self) -> None:
+    def start(self, wait: bool = True) -> None:
         self._worker.start()
-        self._conn.start(self.timeout_s)
+        self._conn.start(self.timeout_s, wait)
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """True once subscribed: acks published from now on reach the handler."""
+        return self._conn.ready.wait(timeout_s)
 
     def stop(self) -> None:
         self._conn.stop()

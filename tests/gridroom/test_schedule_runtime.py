@@ -43,6 +43,7 @@ def live(sqlite_services, clock, tmp_path):
     fleet = build_fleet(sqlite_services, FleetSettings(broker=broker, command_timeout_s=5.0))
     runtime = build_runtime(sqlite_services, fleet)
     runtime.start()
+    assert fleet.schedules.acks.wait_ready(10)
     yield prefix, sim, fleet, runtime, sqlite_services, clock
     runtime.stop()
     sim.stop()
