@@ -85,16 +85,21 @@ class SchedulePublisher:
         self._conn.stop()
 
     async def publish(self, device_ids: Iterable[str], payload: SchedulePayload) -> dict[str, str | None]:
-        """Publish to every device and wait for the broker: device_id -> None (sent) or why it failed."""
-        data = encode(payload)
+        """Publish one version to every device and wait for the broker: device_id -> None (sent) or why not."""
+        return await self.publish_many([(device_id, payload) for device_id in device_ids])
+
+    async def publish_many(self, items: Iterable[tuple[str, SchedulePayload]]) -> dict[str, str | None]:
+        """Publish each (device_id, payload), all in flight at once, then wait for every broker confirmation."""
         infos: dict[str, mqtt.MQTTMessageInfo] = {}
+        versions: dict[str, tuple[str, int]] = {}
         result: dict[str, str | None] = {}
-        for device_id in device_ids:
-            if self.confirmed.get(device_id) == (payload.schedule_id, payload.version):
+        for device_id, payload in items:
+            versions[device_id] = (payload.schedule_id, payload.version)
+            if self.confirmed.get(device_id) == versions[device_id]:
                 result[device_id] = None  # the broker already holds exactly this version
                 continue
-            infos[device_id] = self._conn.client.publish(topic_for(device_id, TopicKind.SCHEDULE), data, qos=1,
-                                                         retain=True)
+            infos[device_id] = self._conn.client.publish(topic_for(device_id, TopicKind.SCHEDULE), encode(payload),
+                                                         qos=1, retain=True)
 
         def wait() -> None:
             for device_id, info in infos.items():
@@ -105,7 +110,7 @@ class SchedulePublisher:
                     continue
                 if info.is_published():
                     result[device_id] = None
-                    self.confirmed[device_id] = (payload.schedule_id, payload.version)
+                    self.confirmed[device_id] = versions[device_id]
                 else:
                     result[device_id] = f"the broker did not confirm within {self.timeout_s:g} s"
 
