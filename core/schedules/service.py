@@ -177,44 +177,53 @@ class ScheduleService:
     # -- acknowledgements ------------------------------------------------------------------------
     def record_ack(self, device_id: str, ack: ScheduleAck) -> AckResult:
         """Check an acknowledgement against the schedule version and its device, then log it (once)."""
+        return self.record_acks([(device_id, ack)])[0]
+
+    def record_acks(self, acks: Sequence[tuple[str, ScheduleAck]]) -> list[AckResult]:
+        """record_ack for a batch, in arrival order and in one transaction (the ack listener's path)."""
         with self._lock, self.db.session() as s:
-            row = s.execute(select(ScheduleRow).where(ScheduleRow.schedule_id == ack.schedule_id,
-                                                      ScheduleRow.version == ack.version)).scalar_one_or_none()
-            reason = ""
-            delivery = None
-            if row is None:
-                reason = "unknown schedule version"
-            else:
-                delivery = self._delivery(s, row.id, device_id)
-                if delivery is None:
-                    reason = "wrong device"
-                elif not 0 <= ack.entry < len(record_of(row).entries):
-                    reason = "unknown entry"
-            if reason:
-                self.ack_rejects[reason] += 1
-                self.audit.append(s, f"device:{device_id}", "schedule.ack_rejected", f"schedule:{ack.schedule_id}",
-                                  AuditResult.DENIED, {"version": ack.version, "entry": ack.entry, "reason": reason})
-                return AckResult(AckOutcome.REJECTED, reason)
-            existing = s.execute(select(ScheduleAckRow).where(
-                ScheduleAckRow.schedule_id == ack.schedule_id, ScheduleAckRow.version == ack.version,
-                ScheduleAckRow.device_id == device_id, ScheduleAckRow.entry_index == ack.entry)).scalar_one_or_none()
-            now = self.clock.now()
-            if existing is not None:
-                # The contract lets a device ack a running entry without ended_at; its final ack completes that
-                # row. Anything else for a logged entry is a re-delivery.
-                if existing.ended_at is not None or ack.ended_at is None:
-                    self.ack_duplicates += 1
-                    return AckResult(AckOutcome.DUPLICATE, "already in the execution log")
-                existing.actual_rate_kw, existing.ended_at, existing.ok, existing.error = (
-                    ack.actual_rate_kw, ack.ended_at, ack.ok, ack.error)
-                existing.received_at = now
-            else:
-                s.add(ScheduleAckRow(schedule_id=ack.schedule_id, version=ack.version, device_id=device_id,
-                                     entry_index=ack.entry, actual_rate_kw=ack.actual_rate_kw,
-                                     started_at=ack.started_at, ended_at=ack.ended_at, ok=ack.ok, error=ack.error,
-                                     received_at=now))
-            self._advance(s, row, delivery, ack, now)
-            return AckResult(AckOutcome.STORED)
+            results = [self._record(s, device_id, ack) for device_id, ack in acks]
+            s.flush()
+            return results
+
+    def _record(self, s: Session, device_id: str, ack: ScheduleAck) -> AckResult:
+        row = s.execute(select(ScheduleRow).where(ScheduleRow.schedule_id == ack.schedule_id,
+                                                  ScheduleRow.version == ack.version)).scalar_one_or_none()
+        reason = ""
+        delivery = None
+        if row is None:
+            reason = "unknown schedule version"
+        else:
+            delivery = self._delivery(s, row.id, device_id)
+            if delivery is None:
+                reason = "wrong device"
+            elif not 0 <= ack.entry < len(record_of(row).entries):
+                reason = "unknown entry"
+        if reason:
+            self.ack_rejects[reason] += 1
+            self.audit.append(s, f"device:{device_id}", "schedule.ack_rejected", f"schedule:{ack.schedule_id}",
+                              AuditResult.DENIED, {"version": ack.version, "entry": ack.entry, "reason": reason})
+            return AckResult(AckOutcome.REJECTED, reason)
+        existing = s.execute(select(ScheduleAckRow).where(
+            ScheduleAckRow.schedule_id == ack.schedule_id, ScheduleAckRow.version == ack.version,
+            ScheduleAckRow.device_id == device_id, ScheduleAckRow.entry_index == ack.entry)).scalar_one_or_none()
+        now = self.clock.now()
+        if existing is not None:
+            # The contract lets a device ack a running entry without ended_at; its final ack completes that
+            # row. Anything else for a logged entry is a re-delivery.
+            if existing.ended_at is not None or ack.ended_at is None:
+                self.ack_duplicates += 1
+                return AckResult(AckOutcome.DUPLICATE, "already in the execution log")
+            existing.actual_rate_kw, existing.ended_at, existing.ok, existing.error = (
+                ack.actual_rate_kw, ack.ended_at, ack.ok, ack.error)
+            existing.received_at = now
+        else:
+            s.add(ScheduleAckRow(schedule_id=ack.schedule_id, version=ack.version, device_id=device_id,
+                                 entry_index=ack.entry, actual_rate_kw=ack.actual_rate_kw,
+                                 started_at=ack.started_at, ended_at=ack.ended_at, ok=ack.ok, error=ack.error,
+                                 received_at=now))
+        self._advance(s, row, delivery, ack, now)
+        return AckResult(AckOutcome.STORED)
 
     def _advance(self, s: Session, row: ScheduleRow, d: ScheduleDeliveryRow, ack: ScheduleAck, now) -> None:
         actor = f"device:{d.device_id}"

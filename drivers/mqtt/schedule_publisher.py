@@ -118,11 +118,13 @@ class SchedulePublisher:
         return result
 
 
-AckHandler = Callable[[str, ScheduleAck], object]
+AckHandler = Callable[[list[tuple[str, ScheduleAck]]], object]
+MAX_BATCH = 500
 
 
 class AckListener:
-    """Subscribes to ``gridroom/v1/+/ack`` and hands each decoded ack to `handler` on a worker thread."""
+    """Subscribes to ``gridroom/v1/+/ack`` and hands decoded acks, in arrival order and in batches of what has
+    arrived (at most MAX_BATCH), to `handler` on a worker thread: one database transaction per batch."""
 
     def __init__(self, config: BrokerConfig, handler: AckHandler, timeout_s: float = 10.0) -> None:
         self._conn = _Connection(config, "gridroom-acks", [fleet_filter(TopicKind.ACK)])
@@ -157,14 +159,25 @@ class AckListener:
         self._queue.put((device_id, ack))
 
     def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            device_id, ack = item
+        running = True
+        while running:
+            batch = [self._queue.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if None in batch:
+                running = False
+                batch = batch[:batch.index(None)]
+            if not batch:
+                continue
             try:
-                self._handler(device_id, core_ack(ack))
+                self._handler([(device_id, core_ack(ack)) for device_id, ack in batch])
             except Exception:
-                log.exception("schedule ack from %s could not be handled", device_id)
+                log.exception("a batch of %d schedule acks could not be handled", len(batch))
             with self._cond:
-                self.handled += 1
+                self.handled += len(batch)
                 self._cond.notify_all()
 
     def wait_handled(self, count: int, timeout_s: float = 10.0) -> bool:

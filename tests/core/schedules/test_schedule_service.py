@@ -155,3 +155,14 @@ def test_accepted_schedules_never_overlap(sqlite_services, clock, spans):
     stored = rec.entries
     assert all(a.end <= b.start for a, b in zip(stored, stored[1:]))
     assert svc.get(rec.id).entries == stored
+
+
+def test_a_batch_of_acks_is_checked_in_order_and_a_duplicate_inside_it_is_not_stored(setup):
+    svc, p, clock = setup
+    rec = svc.approve(p["olga"], svc.create_draft(p["olga"], DEV, entries_from(clock, (10, 20), (20, 30))).id)
+    svc.mark_distributed(p["olga"], rec.id, ["bess-0007"])
+    results = svc.record_acks([("bess-0007", ack(rec, 0)), ("bess-0007", ack(rec, 0)), ("bess-0042", ack(rec, 1)),
+                               ("bess-0007", ack(rec, 1))])
+    assert [r.outcome for r in results] == [AckOutcome.STORED, AckOutcome.DUPLICATE, AckOutcome.REJECTED,
+                                            AckOutcome.STORED]
+    assert len(svc.execution_log()) == 2 and svc.get(rec.id).state is ScheduleState.COMPLETED

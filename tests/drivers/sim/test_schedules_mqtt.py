@@ -30,7 +30,7 @@ def limits_of(device_id: str) -> DeviceLimits:
 def control(sqlite_services, clock, shared_broker):
     svc = ScheduleService(sqlite_services.db, sqlite_services.audit, sqlite_services.authorizer, clock, limits_of)
     publisher = SchedulePublisher(shared_broker)
-    listener = AckListener(shared_broker, svc.record_ack)
+    listener = AckListener(shared_broker, svc.record_acks)
     publisher.start()
     listener.start()
     yield svc, publisher, listener
