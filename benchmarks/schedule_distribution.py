@@ -126,8 +126,8 @@ def main() -> None:
         clear = broker.make_client(role="bench-clear")
         clear.connect(broker.host, broker.port)
         clear.loop_start()
-        for device_id in ids:
-            clear.publish(topic_for(device_id, TopicKind.SCHEDULE), b"", qos=1, retain=True)
+        for info in [clear.publish(topic_for(d, TopicKind.SCHEDULE), b"", qos=1, retain=True) for d in ids]:
+            info.wait_for_publish(30)  # leave no retained schedules behind on a shared broker
         clear.disconnect()
         clear.loop_stop()
         core.close()

@@ -38,17 +38,21 @@ class BrokerConfig:
     def uses_tls(self) -> bool:
         return self.ca_path is not None
 
-    def make_client(self, client_id: str | None = None, *, role: str = "gridroom") -> mqtt.Client:
-        """A paho 2.x client (callback API v2, MQTT 3.1.1, clean session) with auth, TLS and backoff set.
+    def make_client(self, client_id: str | None = None, *, role: str = "gridroom",
+                    clean_session: bool = True) -> mqtt.Client:
+        """A paho 2.x client (callback API v2, MQTT 3.1.1, clean session unless told otherwise) with auth, TLS
+        and backoff set. A persistent session (clean_session=False) needs a stable client_id.
 
         The caller sets callbacks and a last will, then connects.
         """
+        if not clean_session and not (client_id or self.client_id):
+            raise ValueError("a persistent session needs a stable client_id")
         cid = client_id or self.client_id or f"{role}-{uuid.uuid4().hex[:12]}"
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=cid,
             protocol=mqtt.MQTTv311,
-            clean_session=True,
+            clean_session=clean_session,
         )
         if self.username is not None:
             client.username_pw_set(self.username, self.password)

@@ -40,11 +40,11 @@ def core_ack(ack: AckPayload) -> ScheduleAck:
 
 
 class _Connection:
-    def __init__(self, config: BrokerConfig, role: str, filters: list[str]) -> None:
+    def __init__(self, config: BrokerConfig, role: str, filters: list[str], session_id: str | None = None) -> None:
         self.config = config
         self.filters = filters
         self.ready = threading.Event()
-        self.client = config.make_client(role=role)
+        self.client = config.make_client(session_id, role=role, clean_session=session_id is None)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *a: self.ready.clear()
         self.client.on_subscribe = lambda *a: self.ready.set()
@@ -124,10 +124,15 @@ MAX_BATCH = 500
 
 class AckListener:
     """Subscribes to ``gridroom/v1/+/ack`` and hands decoded acks, in arrival order and in batches of what has
-    arrived (at most MAX_BATCH), to `handler` on a worker thread: one database transaction per batch."""
+    arrived (at most MAX_BATCH), to `handler` on a worker thread: one database transaction per batch.
 
-    def __init__(self, config: BrokerConfig, handler: AckHandler, timeout_s: float = 10.0) -> None:
-        self._conn = _Connection(config, "gridroom-acks", [fleet_filter(TopicKind.ACK)])
+    With a `session_id` the subscription is a persistent MQTT session: the broker keeps the QoS 1 acks that
+    devices send while this listener is down (up to its queue limit) and delivers them on reconnect, so a
+    restarted GridRoom loses none. Only one process may use a given session_id at a time."""
+
+    def __init__(self, config: BrokerConfig, handler: AckHandler, timeout_s: float = 10.0,
+                 session_id: str | None = None) -> None:
+        self._conn = _Connection(config, "gridroom-acks", [fleet_filter(TopicKind.ACK)], session_id)
         self._conn.client.on_message = self._on_message
         self._handler = handler
         self.timeout_s = timeout_s

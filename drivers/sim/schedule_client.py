@@ -1,5 +1,9 @@
-"""The fleet simulator's MQTT client for schedules: one connection receives every device's ``schedule``
-(``gridroom/v1/+/schedule``, QoS 1, retained) and publishes the devices' ``ack`` messages (QoS 1).
+"""The fleet simulator's MQTT client for schedules: one connection receives its devices' ``schedule``
+(QoS 1, retained) and publishes their ``ack`` messages (QoS 1).
+
+It subscribes to each of its devices' schedule topics, not to ``gridroom/v1/+/schedule``: a wildcard would
+also bring every other device's retained schedule on the broker, and a flood of those beyond the broker's
+per-client queue (Mosquitto: 1,000 messages) would push out the ones this fleet needs.
 
 Acks leave the agent's outbox only when the broker confirms them (PUBACK). While the connection is down, or
 a device is off the network, they wait there; on reconnect (or the device's return) they are sent again in
@@ -15,10 +19,11 @@ import threading
 import paho.mqtt.client as mqtt
 
 from drivers.mqtt.broker_config import BrokerConfig
-from drivers.mqtt.topics import TopicError, TopicKind, fleet_filter, parse_topic, topic_for
+from drivers.mqtt.topics import TopicError, TopicKind, parse_topic, topic_for
 from drivers.sim.schedule_agent import AckKey, ScheduleAgent
 
 log = logging.getLogger("gridroom.sim.schedules")
+TOPICS_PER_SUBSCRIBE = 500
 
 
 class ScheduleClient:
@@ -28,6 +33,7 @@ class ScheduleClient:
         self.connected = threading.Event()
         self._lock = threading.Lock()
         self._inflight: dict[tuple[str, AckKey], mqtt.MQTTMessageInfo] = {}
+        self._pending_subacks: set[int] = set()
         self.client = config.make_client(role="gridroom-sim-schedules")
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -77,7 +83,10 @@ class ScheduleClient:
         if reason_code.is_failure:
             log.error("simulator schedule client refused: %s", reason_code)
             return
-        client.subscribe([(fleet_filter(TopicKind.SCHEDULE), 1)])
+        topics = [(topic_for(d, TopicKind.SCHEDULE), 1) for d in self._agent.device_ids]
+        # On the network thread: no SUBACK can be handled before these mids are recorded.
+        self._pending_subacks = {client.subscribe(topics[i:i + TOPICS_PER_SUBSCRIBE])[1]
+                                 for i in range(0, len(topics), TOPICS_PER_SUBSCRIBE)}
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
@@ -86,7 +95,8 @@ class ScheduleClient:
         if any(code.is_failure for code in reason_codes):
             log.error("simulator schedule client: subscription refused: %s", reason_codes)
             return
-        if not self.connected.is_set():
+        self._pending_subacks.discard(mid)
+        if not self.connected.is_set() and not self._pending_subacks:
             with self._lock:
                 self._inflight.clear()  # unconfirmed before the drop: send again, in order
             self.connected.set()

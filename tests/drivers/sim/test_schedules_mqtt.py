@@ -204,3 +204,33 @@ def test_device_refuses_an_expired_or_over_limit_schedule_with_a_negative_ack(co
     finally:
         sim.stop()
         clear_retained(shared_broker, [device])
+
+
+def test_acks_sent_while_gridroom_is_down_arrive_after_its_restart_with_a_persistent_session(
+        sqlite_services, clock, shared_broker, uid, tmp_path):
+    svc = ScheduleService(sqlite_services.db, sqlite_services.audit, sqlite_services.authorizer, clock, limits_of)
+    session = f"gridroom-acks-{uid}"
+    listener = AckListener(shared_broker, svc.record_acks, session_id=session)
+    listener.start()
+    listener.stop()  # GridRoom goes down; the broker keeps its session and queues QoS 1 acks for it
+    device = f"{uid}-b00"
+    rec = svc.approve(SYSTEM, svc.create_draft(SYSTEM, ScheduleTarget.device(device), two_entries(clock)).id)
+    svc.mark_distributed(SYSTEM, rec.id, [device])
+    acks = [AckPayload(v=1, schedule_id=rec.schedule_id, version=1, entry=i, actual_rate_kw=e.rate_kw,
+                       started_at=e.start, ended_at=e.end, ok=True) for i, e in enumerate(rec.entries)]
+    peer = broker_client(shared_broker)
+    for a in acks:
+        peer.publish(topic_for(device, TopicKind.ACK), encode(a), qos=1).wait_for_publish(5)
+    peer.disconnect()
+    peer.loop_stop()
+    restarted = AckListener(shared_broker, svc.record_acks, session_id=session)
+    restarted.start()
+    try:
+        assert restarted.wait_handled(2)
+        assert [e.ack.entry for e in svc.execution_log(device_id=device)] == [0, 1]
+    finally:
+        restarted.stop()
+        # End the persistent session so the broker does not keep it.
+        cleaner = shared_broker.make_client(session, role="test", clean_session=True)
+        cleaner.connect(shared_broker.host, shared_broker.port)
+        cleaner.disconnect()
