@@ -48,6 +48,9 @@ class FleetSettings:
     retention_every_s: float = 3600.0
     raw_retention: timedelta = timedelta(days=7)
     command_timeout_s: float = 5.0
+    # A stable MQTT client id for the schedule ack listener's persistent session, so acks sent while this
+    # runtime is down are delivered when it is back. Only for the one process that owns acks (None: clean session).
+    ack_session_id: str | None = None
 
 
 def protocol_of_address(address: str) -> str:

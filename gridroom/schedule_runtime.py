@@ -51,7 +51,8 @@ class ScheduleRuntime:
         broker = self.fleet.settings.broker
         if broker is not None:
             self.publisher = SchedulePublisher(broker)
-            self.acks = AckListener(broker, self.service.record_acks)
+            self.acks = AckListener(broker, self.service.record_acks,
+                                    session_id=self.fleet.settings.ack_session_id)
             # Not waiting: a broker that is down must not stop the runtime (paho keeps trying to connect).
             self.publisher.start(wait=False)
             self.acks.start(wait=False)

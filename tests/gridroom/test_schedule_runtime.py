@@ -40,13 +40,17 @@ def live(sqlite_services, clock, tmp_path):
     sim = FleetSimulator(definition, broker, clock, schedule_dir=str(tmp_path / "device-schedules"))
     sim.start()
     register_fleet(sqlite_services, definition, sim)
-    fleet = build_fleet(sqlite_services, FleetSettings(broker=broker, command_timeout_s=5.0))
+    settings = FleetSettings(broker=broker, command_timeout_s=5.0, ack_session_id=f"gridroom-acks-{prefix}")
+    fleet = build_fleet(sqlite_services, settings)
     runtime = build_runtime(sqlite_services, fleet)
     runtime.start()
     assert fleet.schedules.acks.wait_ready(10)
     yield prefix, sim, fleet, runtime, sqlite_services, clock
     runtime.stop()
     sim.stop()
+    ending = broker.make_client(settings.ack_session_id, role="test", clean_session=True)  # drop the session
+    ending.connect(host, port)
+    ending.disconnect()
     client = broker.make_client(role="test-clear")
     client.connect(host, port)
     client.loop_start()
@@ -56,6 +60,15 @@ def live(sqlite_services, clock, tmp_path):
 
 
 def test_distribute_through_the_runtime_to_mqtt_and_modbus_devices(live):
+    run_scenario(live, restart_mid_day=False)
+
+
+def test_a_runtime_restarted_mid_schedule_resumes_from_the_database_without_duplicates(live):
+    restarted = run_scenario(live, restart_mid_day=True)
+    restarted.stop()  # the fixture stops the first one
+
+
+def run_scenario(live, restart_mid_day: bool):
     prefix, sim, fleet, runtime, services, clock = live
     svc = fleet.schedules.service
     operator, trader = signed_in(services, "demo-operator"), signed_in(services, "demo-trader")
@@ -79,14 +92,33 @@ def test_distribute_through_the_runtime_to_mqtt_and_modbus_devices(live):
         asyncio.run_coroutine_threadsafe(fleet.schedules.executor.tick(), runtime.loop).result(15)
 
     for minutes in (1.5, 11.5, 21.5):
+        if restart_mid_day and minutes == 21.5:
+            # GridRoom stops in the middle of entry 1; the MQTT device finishes it and acks while nobody
+            # listens; a new runtime over the same database (and ack session) carries on.
+            runtime.stop()
+            clock.advance(start + timedelta(minutes=minutes) - clock.now())
+            sim.step(1.0)
+            sim.step(1.0)
+            fleet = build_fleet(services, fleet.settings)
+            runtime = build_runtime(services, fleet)
+            runtime.start()
+            svc = fleet.schedules.service
+            assert fleet.schedules.acks.wait_handled(1)  # the MQTT device's ack for entry 1, kept by the broker
+            tick_executor()
+            continue
         clock.advance(start + timedelta(minutes=minutes) - clock.now())
         sim.step(1.0)
         sim.step(1.0)
         tick_executor()
-    assert fleet.schedules.acks.wait_handled(2)
+    if not restart_mid_day:
+        assert fleet.schedules.acks.wait_handled(2)
     for device_id in (mqtt_dev, modbus_dev):
         log = svc.execution_log(device_id=device_id)
         assert [(e.ack.entry, e.ack.ok) for e in log] == [(0, True), (1, True)], device_id
         assert svc.delivery(recs[device_id].id, device_id).state is DeliveryState.COMPLETED
         assert svc.get(recs[device_id].id).state is ScheduleState.COMPLETED
     assert sim.modbus.devices[modbus_dev].commanded_power_kw() == pytest.approx(0.0, abs=0.5)  # idle again
+    if restart_mid_day:
+        modbus_log = svc.execution_log(device_id=modbus_dev)
+        assert modbus_log[1].ack.started_at == start + timedelta(minutes=11.5)  # resumed, not restarted
+    return runtime
