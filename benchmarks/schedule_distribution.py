@@ -4,7 +4,8 @@ run its one entry on a manual clock and acknowledge it; GridRoom's ack listener 
 execution log (SQLite, a file in a temporary folder).
 
 Timed (wall clock; the device clock is a ManualClock moved forward at once, so entry durations cost nothing):
-- publish_s: all N retained publishes confirmed by the broker (PUBACK); mark_distributed_s: the N versions
+- publish_s: all N retained publishes confirmed by the broker (PUBACK), in windows of WINDOW (see below);
+  mark_distributed_s: the N versions
   marked distributed in the database afterwards (one transaction each, audited);
 - delivered_s: from the first publish until every device holds its schedule;
 - acks_s: from the devices' ack flush until every ack is checked and in the execution log;
@@ -45,6 +46,7 @@ from drivers.mqtt.topics import TopicKind, topic_for  # noqa: E402
 from drivers.sim.fleet_definition import parse_fleet_definition  # noqa: E402
 from drivers.sim.fleet_sim import FleetSimulator  # noqa: E402
 
+WINDOW = 500  # schedules in flight to the simulator's one connection at a time
 SITE = {"name": "Bench", "lat": 51.0, "lon": 4.0, "timezone": "UTC"}
 
 
@@ -96,13 +98,21 @@ def main() -> None:
             records.append(svc.approve(SYSTEM, rec.id))
         prepare_s = time.perf_counter() - t
 
+        # The simulated devices share one connection, and Mosquitto drops QoS 1 messages beyond a client's
+        # queue (max_queued_messages, 1,000 by default): publish in windows the simulator can take, as a
+        # gateway-fed site would need to; real devices each have their own connection and queue.
         t0 = time.perf_counter()
-        sent = asyncio.run(publisher.publish_many(
-            [(r.schedule.target.id, schedule_payload(r.schedule_id, r.version, r.entries)) for r in records]))
-        failed = [d for d, error in sent.items() if error]
-        publish_s = time.perf_counter() - t0
-        if not sim.schedules.wait_until(lambda: all(sim.schedules.held(d) for d in ids), 120):
-            raise SystemExit("not every device received its schedule within 120 s")
+        failed: list[str] = []
+        publish_s = 0.0
+        for first in range(0, len(records), WINDOW):
+            window = records[first:first + WINDOW]
+            t = time.perf_counter()
+            sent = asyncio.run(publisher.publish_many(
+                [(r.schedule.target.id, schedule_payload(r.schedule_id, r.version, r.entries)) for r in window]))
+            publish_s += time.perf_counter() - t
+            failed += [d for d, error in sent.items() if error]
+            if not sim.schedules.wait_until(lambda: sim.schedules.accepted >= first + len(window), 120):
+                raise SystemExit(f"only {sim.schedules.accepted} devices received their schedule within 120 s")
         delivered_s = time.perf_counter() - t0
         t = time.perf_counter()
         for r in records:
@@ -132,7 +142,7 @@ def main() -> None:
         clear.loop_stop()
         core.close()
     result = {
-        "benchmark": "schedule_distribution", "devices": len(ids), "broker": args.broker, "database": "sqlite",
+        "benchmark": "schedule_distribution", "devices": len(ids), "publish_window": WINDOW, "broker": args.broker, "database": "sqlite",
         "python": platform.python_version(), "machine": platform.machine(),
         "prepare_s": round(prepare_s, 3), "publish_s": round(publish_s, 3), "mark_distributed_s": round(mark_s, 3), "delivered_s": round(delivered_s, 3),
         "acks_s": round(acks_s, 3), "all_acked_s": round(delivered_s + mark_s + acks_s, 3),

@@ -73,21 +73,25 @@ class ScheduleAgent:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self.device_ids = list(device_ids)
+        self._known = frozenset(self.device_ids)
         self._states: dict[str, dict] = {}
         for device_id in self.device_ids:
             state = store.load(device_id)
             if state is not None:
                 state["driving"] = None  # after a restart the power is applied again (not a new start)
                 self._states[device_id] = state
+        self.accepted = 0  # schedules taken on by this process (benchmarks wait on it)
         self.starts: dict[AckKey, int] = {}  # how often each entry was started by this process (tests: never 2)
 
     # -- receiving ---------------------------------------------------------------------------------
-    def handle(self, device_id: str, payload: bytes) -> None:
-        """A ``schedule`` message for device_id (ignored while the device is off the network)."""
-        if device_id not in self.device_ids or not self._is_listening(device_id):
-            return
+    def handle(self, device_id: str, payload: bytes) -> bool:
+        """A ``schedule`` message for device_id (ignored while the device is off the network).
+
+        True when it queued a negative ack (the caller then flushes the outbox)."""
+        if device_id not in self._known or not self._is_listening(device_id):
+            return False
         if not payload:
-            return  # a cleared retained message
+            return False  # a cleared retained message
         topic = topic_for(device_id, TopicKind.SCHEDULE)
         with self._lock:
             state = self._states.get(device_id) or {"outbox": []}
@@ -97,22 +101,24 @@ class ScheduleAgent:
                 ids = _ids_of(payload)
                 if ids is not None:
                     self._reject(device_id, state, *ids, f"{exc.reason}: {exc.detail}")
-                return
+                return ids is not None
             assert isinstance(message, SchedulePayload)
             if state.get("schedule_id") == message.schedule_id and message.version <= state.get("version", 0):
-                return  # the one we hold, or an older one: idempotent
+                return False  # the one we hold, or an older one: idempotent
             why = self._refusal(device_id, message)
             if why:
                 self._reject(device_id, state, message.schedule_id, message.version, why)
-                return
+                return True
             state.update(schedule_id=message.schedule_id, version=message.version, started={}, acked=[],
                          entries=[{"start": e.start.isoformat(), "end": e.end.isoformat(), "mode": e.mode,
                                    "rate_kw": e.rate_kw} for e in message.entries])
             self._states[device_id] = state
             self._store.save(device_id, state)
+            self.accepted += 1
             self._changed.notify_all()
             log.info("%s: holds schedule %s v%d (%d entries)", device_id, message.schedule_id, message.version,
                      len(message.entries))
+            return False
 
     def _refusal(self, device_id: str, message: SchedulePayload) -> str:
         limits = self._physics.limits(device_id)

@@ -110,8 +110,9 @@ class ScheduleClient:
         if parsed.kind is not TopicKind.SCHEDULE:
             return
         try:
-            self._agent.handle(parsed.device_id, message.payload)
+            refused = self._agent.handle(parsed.device_id, message.payload)
         except Exception:
             log.exception("simulator schedules: failed to handle %s", message.topic)
             return
-        self.flush()  # a refusal queued a negative ack
+        if refused:
+            self.flush()  # send the negative ack now
