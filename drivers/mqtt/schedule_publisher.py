@@ -161,6 +161,11 @@ class AckListener:
         except PayloadRejected as exc:
             self.rejects[exc.reason] += 1
             return
+        if not isinstance(ack, AckPayload):
+            # Only acks belong here; a broker that delivers another topic to this subscription (seen with the
+            # embedded amqtt broker) must not poison a batch of real acks.
+            self.rejects["not an ack"] += 1
+            return
         self._queue.put((device_id, ack))
 
     def _work(self) -> None:

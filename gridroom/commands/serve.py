@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from argparse import Namespace, _SubParsersAction
 
 from core.auth.principal import SYSTEM
@@ -30,7 +31,9 @@ def cmd_serve(args: Namespace) -> int:
         seed_demo(services)
         demo = start_demo_fleet(services, broker)
         broker = demo.broker
-    fleet = build_fleet(services, FleetSettings(broker=broker))
+    # The headless runtime owns schedule acks: a persistent MQTT session keeps the acks devices send while it is
+    # down (one session per host; the desktop keeps a clean session).
+    fleet = build_fleet(services, FleetSettings(broker=broker, ack_session_id=f"gridroom-serve-{socket.gethostname()}"))
     runtime = build_runtime(services, fleet)
     with StopSignals() as stop_signals:
         try:
