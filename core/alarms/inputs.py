@@ -27,18 +27,16 @@ def _check_source(value: str, what: str) -> None:
         raise ValueError(f"{what} must be a non-empty string, got {value!r}")
 
 
-@dataclass(frozen=True)
-class CommandFailed:
-    """A command sent to a device failed (timeout, rejected, read-back mismatch)."""
+class _DeviceEvent:
+    """What every event about one device shares: the device is the alarm source, `at` is aware UTC, and
+    unless a subclass measures something the failure itself is the alarm (no value)."""
 
     device_id: str
-    command_id: str
-    reason: str
     at: datetime
 
     def __post_init__(self) -> None:
         _check_source(self.device_id, "device_id")
-        object.__setattr__(self, "at", ensure_utc(self.at, "CommandFailed.at"))
+        object.__setattr__(self, "at", ensure_utc(self.at, f"{type(self).__name__}.at"))
 
     @property
     def source_id(self) -> str:
@@ -47,12 +45,21 @@ class CommandFailed:
 
     @property
     def value(self) -> float | None:
-        """No numeric value: the failure itself is the alarm."""
         return None
 
 
 @dataclass(frozen=True)
-class ScheduleEntryFailed:
+class CommandFailed(_DeviceEvent):
+    """A command sent to a device failed (timeout, rejected, read-back mismatch)."""
+
+    device_id: str
+    command_id: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ScheduleEntryFailed(_DeviceEvent):
     """A device did not execute a schedule entry (error in its acknowledgement, or no ack)."""
 
     device_id: str
@@ -61,23 +68,9 @@ class ScheduleEntryFailed:
     reason: str
     at: datetime
 
-    def __post_init__(self) -> None:
-        _check_source(self.device_id, "device_id")
-        object.__setattr__(self, "at", ensure_utc(self.at, "ScheduleEntryFailed.at"))
-
-    @property
-    def source_id(self) -> str:
-        """The alarm source this event concerns."""
-        return self.device_id
-
-    @property
-    def value(self) -> float | None:
-        """No numeric value: the failure itself is the alarm."""
-        return None
-
 
 @dataclass(frozen=True)
-class AckLatencyHigh:
+class AckLatencyHigh(_DeviceEvent):
     """A device acknowledged a schedule or command later than its allowed latency."""
 
     device_id: str
@@ -85,15 +78,9 @@ class AckLatencyHigh:
     at: datetime
 
     def __post_init__(self) -> None:
-        _check_source(self.device_id, "device_id")
         if not math.isfinite(self.latency_s) or self.latency_s < 0:
             raise ValueError(f"latency_s must be finite and >= 0, got {self.latency_s!r}")
-        object.__setattr__(self, "at", ensure_utc(self.at, "AckLatencyHigh.at"))
-
-    @property
-    def source_id(self) -> str:
-        """The alarm source this event concerns."""
-        return self.device_id
+        super().__post_init__()
 
     @property
     def value(self) -> float | None:
