@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.alarms.default_rules import Chemistry, default_rules
 from core.runtime.runtime import Runtime
 from core.services import CoreServices
 from gridroom.alarm_runtime import AlarmRuntimeService
@@ -13,7 +14,8 @@ def build_runtime(services: CoreServices, fleet: FleetService | None = None) -> 
     runtime = Runtime(clock=services.clock)
     if fleet is not None:
         runtime.add_service(fleet)
-        alarms = AlarmRuntimeService(services, fleet.live_state, fleet.context.battery_systems)
+        alarms = AlarmRuntimeService(services, fleet.live_state, fleet.context.battery_systems,
+                                     rules=default_rules(Chemistry(fleet.settings.cell_chemistry)))
         fleet.command_outcome_listeners.append(alarms.on_command_outcome)
         fleet.context.alarm_count = lambda: alarms.alarms.annunciated_count
         runtime.add_service(alarms)

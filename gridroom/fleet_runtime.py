@@ -51,6 +51,9 @@ class FleetSettings:
     # A stable MQTT client id for the schedule ack listener's persistent session, so acks sent while this
     # runtime is down are delivered when it is back. Only for the one process that owns acks (None: clean session).
     ack_session_id: str | None = None
+    # Cell chemistry for the default cell-voltage alarm window. NMC matches the simulator's cells (PyBaMM's
+    # ECM_Example, 3.0-4.2 V); an LFP site (2.5-3.65 V) sets lfp, or the LFP defaults would flood on NMC cells.
+    cell_chemistry: str = "nmc"
 
 
 def protocol_of_address(address: str) -> str:

@@ -115,3 +115,29 @@ def test_composition_wires_alarms_to_the_fleet(sqlite_services):
     build_runtime(sqlite_services, fleet)
     assert fleet.context.alarm_count() == 0
     assert len(fleet.command_outcome_listeners) == 1
+
+
+@pytest.mark.parametrize("chemistry, alarms_expected", [("nmc", False), ("lfp", True)])
+def test_the_voltage_window_follows_the_fleet_chemistry(sqlite_services, clock, chemistry, alarms_expected):
+    """NMC-like cells at 3.7 V are normal for the default NMC window and far above LFP's 3.65 V limit: the
+    demo once raised 2,000 alarms on healthy cells because the LFP window was used for NMC cells."""
+    import numpy as np
+
+    from core.alarms.default_rules import Chemistry, default_rules
+    from core.fleet.live_state import LiveState
+    from gridroom.alarm_runtime import AlarmRuntimeService
+
+    from gridroom.fleet_runtime import FleetSettings
+
+    assert FleetSettings().cell_chemistry == "nmc"
+    live = LiveState()
+    live.register_battery_system("bs-x", 2, 3)
+    for pack in range(2):
+        live.apply_cells("bs-x", pack, np.full(3, 3.7), np.full(3, 25.0), np.full(3, 50.0), np.full(3, 99.0),
+                         10.0, clock.now().timestamp())
+    service = AlarmRuntimeService(sqlite_services, live, ["bs-x"], rules=default_rules(Chemistry(chemistry)))
+    raised = []
+    for _ in range(40):  # past every on-delay
+        raised += service.evaluate_once()
+        clock.advance(1)
+    assert bool(raised) is alarms_expected
