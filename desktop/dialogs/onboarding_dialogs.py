@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-    QSpinBox, QVBoxLayout, QWidget,
+    QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QWidget,
 )
 
 from core.pki.revocation import RevocationReason
+from desktop.dialogs.action_dialog import ActionDialog
 from desktop.tasks import UiTasks, run_dialog
 
 REASON_LABELS = {
@@ -22,23 +22,9 @@ REASON_LABELS = {
 }
 
 
-class _ActionDialog(QDialog):
+class _ActionDialog(ActionDialog):
     def __init__(self, title: str, intro: str, ok_text: str, parent: QWidget | None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        self.setMinimumWidth(460)
-        self.form = QFormLayout()
-        label = QLabel(intro)
-        label.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = buttons.addButton(ok_text, QDialogButtonBox.ButtonRole.AcceptRole)
-        self.ok_button.setDefault(True)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(label)
-        layout.addLayout(self.form)
-        layout.addWidget(buttons)
+        super().__init__(title, intro, ok_text, parent, min_width=460)
 
 
 class ConfirmDecommissionDialog(_ActionDialog):

@@ -6,11 +6,11 @@ import secrets
 import string
 
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-    QVBoxLayout, QWidget,
+    QComboBox, QHBoxLayout, QLineEdit, QPushButton, QWidget,
 )
 
 from core.auth.roles import Role
+from desktop.dialogs.action_dialog import ActionDialog
 
 # People sign in to the desktop; device identities never do, so they are not offered here.
 HUMAN_ROLES = [r for r in Role if r is not Role.DEVICE]
@@ -33,24 +33,7 @@ def role_combo(selected: Role = Role.VIEWER) -> QComboBox:
     return combo
 
 
-class _FormDialog(QDialog):
-    def __init__(self, title: str, intro: str, ok_text: str, parent: QWidget | None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        self.setMinimumWidth(420)
-        self.form = QFormLayout()
-        label = QLabel(intro)
-        label.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = buttons.addButton(ok_text, QDialogButtonBox.ButtonRole.AcceptRole)
-        self.ok_button.setDefault(True)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(label)
-        layout.addLayout(self.form)
-        layout.addWidget(buttons)
-
+class _FormDialog(ActionDialog):
     def _password_row(self, label: str) -> QLineEdit:
         edit = QLineEdit(suggest_temporary_password())
         edit.setObjectName("temporaryPassword")
