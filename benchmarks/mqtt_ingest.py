@@ -13,6 +13,7 @@ Writes benchmarks/results/mqtt_ingest.json. Targets (DESIGN.md): >= 20,000 msg/s
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -30,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 import paho.mqtt.client as mqtt  # noqa: E402
 
 from core.fleet import LiveState  # noqa: E402
+from core.runtime.heap import settle_heap  # noqa: E402
 from core.storage.database import Database  # noqa: E402
 from core.telemetry.writer import TelemetryWriter  # noqa: E402
 from drivers.mqtt.broker_config import BrokerConfig  # noqa: E402
@@ -124,6 +126,30 @@ def wait_for_count(get_count, expected: int) -> float:
         time.sleep(0.005)  # a benchmark driver polling a counter, not a test
 
 
+class ProcessCost:
+    """CPU seconds of this process and wall seconds spent in garbage collection, over one phase."""
+
+    def __init__(self) -> None:
+        self.gc_s = 0.0
+        self.full_collections = 0
+        self._gc_started = 0.0
+        self._cpu0 = time.process_time()
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.gc_s += time.perf_counter() - self._gc_started
+            self.full_collections += info["generation"] == 2
+
+    def result(self, messages: int) -> dict:
+        gc.callbacks.remove(self._on_gc)
+        cpu_s = time.process_time() - self._cpu0
+        return {"cpu_us_per_msg": round(cpu_s / messages * 1e6, 2) if messages else None,
+                "gc_s": round(self.gc_s, 3), "full_gc_collections": self.full_collections}
+
+
 # -- phases -----------------------------------------------------------------------------------------
 def raw_phase(host: str, port: int, devices: int, messages: int) -> dict:
     """A paho subscriber whose on_message only counts: the ceiling for this machine and broker."""
@@ -143,12 +169,15 @@ def raw_phase(host: str, port: int, devices: int, messages: int) -> dict:
     client.subscribe(fleet_filter(TopicKind.TELEMETRY), qos=0)
     subscribed.wait(10)
     publishers = Publishers(host, port, devices, messages)
+    cost = ProcessCost()
     started = publishers.go()
     wait_for_count(lambda: received[0], messages)
+    process_cost = cost.result(received[0])
     sent, publish_s = publishers.finish()
     client.disconnect()
     client.loop_stop()
-    return summarize("raw paho receive (count only)", sent, received[0], last_at[0] - started, publish_s)
+    return {**summarize("raw paho receive (count only)", sent, received[0], last_at[0] - started, publish_s),
+            **process_cost}
 
 
 def ingest_phase(host: str, port: int, devices: int, messages: int, flush_mode: str) -> dict:
@@ -175,6 +204,7 @@ def ingest_phase(host: str, port: int, devices: int, messages: int, flush_mode: 
     ingest.start()
     ingest.wait_subscribed(10)
     publishers = Publishers(host, port, devices, messages)
+    cost = ProcessCost()
     started = publishers.go()
     last_progress = wait_for_count(lambda: ingest.counters.snapshot().messages, messages)
     sent, publish_s = publishers.finish()
@@ -183,15 +213,16 @@ def ingest_phase(host: str, port: int, devices: int, messages: int, flush_mode: 
     if writer is not None:
         writer.flush(300)
         last_progress = time.perf_counter()  # end to end: until the last sample is committed
-        stats = writer.stats()
-        committed = stats.committed_rows
+    process_cost = cost.result(ingest.counters.snapshot().messages)
+    if writer is not None:
+        committed = writer.stats().committed_rows
         writer.stop(60)
     counters = ingest.counters.snapshot()
     name = f"ingest -> LiveState{' -> SQLite' if store else ''} ({flush_mode} flush)"
     result = summarize(name, sent, counters.messages, last_progress - started, publish_s)
     result.update(decoded=counters.decoded, rejected=counters.rejected, sunk=sunk[0], batches=counters.batches,
                   max_queue_depth=counters.max_queue_depth, live_state_version=state.version,
-                  committed_rows=committed)
+                  committed_rows=committed, **process_cost)
     return result
 
 
@@ -231,11 +262,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--devices", type=int, default=1_000)
     parser.add_argument("--broker", help="host:port of an existing broker (default: a private mosquitto)")
-    parser.add_argument("--modes", default="thread,inline,thread+db,inline+db",
+    parser.add_argument("--modes", default="thread,thread+db,inline+db",
                         help="ingest flush modes to measure; +db adds the storage writer into SQLite")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "mqtt_ingest.json"))
     args = parser.parse_args()
 
+    settle_heap()  # as `gridroom serve` and the desktop do after start-up
     workdir = Path(tempfile.mkdtemp(prefix="gridroom-bench-mqtt-"))
     broker_proc = None
     if args.broker:
@@ -254,7 +286,9 @@ def main() -> None:
         if broker_proc is not None:
             broker_proc.kill()
             broker_proc.wait(10)
-    best = max(ingests, key=lambda r: r["msg_per_s"] or 0)
+    # The target is end to end (broker -> LiveState -> database): the headline is the best mode that stores.
+    stored = [r for r in ingests if r["committed_rows"] is not None] or ingests
+    best = max(stored, key=lambda r: r["msg_per_s"] or 0)
     ratio = best["msg_per_s"] / raw["msg_per_s"] if raw["msg_per_s"] else None
     report = {
         "benchmark": "mqtt_ingest",

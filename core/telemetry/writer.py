@@ -97,13 +97,33 @@ class _State:
     stopping: bool = False
 
 
-def _insert_ignoring_duplicates(db: Database, table: Table):
-    dialect = sqlite if db.backend == "sqlite" else postgresql
-    return dialect.insert(table).on_conflict_do_nothing()
+def _insert_ignoring_duplicates(db: Database, table: Table) -> str:
+    """The INSERT ... ON CONFLICT DO NOTHING for table, compiled once to the driver's own SQL with named
+    parameters (``:name`` for sqlite3, ``%(name)s`` for psycopg), for ``_stream_rows``."""
+    if db.backend == "sqlite":
+        stmt, dialect = sqlite.insert(table).on_conflict_do_nothing(), sqlite.dialect(paramstyle="named")
+    else:
+        stmt, dialect = postgresql.insert(table).on_conflict_do_nothing(), db.engine.dialect
+    return str(stmt.compile(dialect=dialect))
 
 
-def _finite(*values: float) -> bool:
-    return all(math.isfinite(v) for v in values)
+def _stream_rows(conn, sql: str, rows) -> None:
+    """executemany on the driver's cursor, inside conn's transaction, with rows as a lazy iterable.
+
+    Why not conn.execute(insert, rows): SQLAlchemy materialises a parameter list per row before the driver
+    sees the first one. At ingest rates those lists outlive young-generation collections, get promoted, and
+    trigger full garbage collections; the drivers consume an iterator row by row instead (sqlite3 releases
+    the GIL for each step, psycopg pipelines the statements). The SQL is still parameterized.
+    """
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
+
+
+def _already_a_row(row: dict | None) -> dict | None:
+    return row  # telemetry is converted at submit (see submit_samples)
 
 
 def _measured(value: float) -> float | None:
@@ -151,8 +171,15 @@ class TelemetryWriter:
 
     # -- producers (any thread) ----------------------------------------------------------------
     def submit_samples(self, samples: Sequence[TelemetrySample]) -> None:
-        """Queue device telemetry; returns at once."""
-        self._submit(_TELEMETRY, samples)
+        """Queue device telemetry; returns at once.
+
+        The samples are turned into their row dicts here, not in the writer thread: a dict of numbers and
+        strings is not tracked by Python's cyclic garbage collector, while a queued sample object is, and
+        at ingest rates queued samples got promoted to the oldest generation and triggered full collections
+        (benchmarks/mqtt_ingest.py reports the GC time). None marks a sample that cannot be stored.
+        """
+        telemetry_row = self._telemetry_row
+        self._submit(_TELEMETRY, [telemetry_row(s) for s in samples])
 
     def submit_cells(self, samples: Sequence[PackCellSample]) -> None:
         """Queue per-pack cell readings; returns at once."""
@@ -302,7 +329,7 @@ class TelemetryWriter:
         rows: dict[str, list] = {_TELEMETRY: [], _CELLS: [], _STATUS: []}
         rejected = 0
         for chunk in batch:
-            convert = {_TELEMETRY: self._telemetry_row, _CELLS: self._cell_row, _STATUS: self._status_row}[chunk.kind]
+            convert = {_TELEMETRY: _already_a_row, _CELLS: self._cell_row, _STATUS: self._status_row}[chunk.kind]
             out = rows[chunk.kind]
             for item in chunk.items:
                 row = convert(item)
@@ -318,10 +345,13 @@ class TelemetryWriter:
                 with self.db.engine.begin() as conn:
                     new_keys = self._resolve_device_keys(conn, rows[_CELLS])
                     keys = {**self._device_keys, **new_keys}
-                    cell_rows = [{"device_key": keys[device_id], **row} for device_id, row in rows[_CELLS]]
-                    for stmt, kind_rows in ((self._insert_raw, rows[_TELEMETRY]), (self._insert_cells, cell_rows), (self._insert_status, rows[_STATUS])):
-                        if kind_rows:
-                            conn.execute(stmt, kind_rows)
+                    cell_rows = ({"device_key": keys[device_id], **row} for device_id, row in rows[_CELLS])
+                    if rows[_TELEMETRY]:  # never prepare a statement for nothing: its table may be the broken one
+                        _stream_rows(conn, self._insert_raw, rows[_TELEMETRY])
+                    if rows[_CELLS]:
+                        _stream_rows(conn, self._insert_cells, cell_rows)
+                    if rows[_STATUS]:
+                        conn.execute(self._insert_status, rows[_STATUS])
             except Exception as exc:  # any database failure: count, log once, back off, retry
                 self._record_failure(exc, attempt)
                 if attempt < self.max_attempts and self._backoff(attempt):

@@ -38,6 +38,15 @@ StatusSink = Callable[[list[StatusChange]], None]
 FlushMode = Literal["thread", "inline"]
 
 _TOPIC_CACHE_LIMIT = 100_000
+_UNDECODABLE_TOPIC = "\x00not utf-8"  # parse_topic rejects it as an unknown topic
+
+
+def _topic_of(message: mqtt.MQTTMessage) -> str:
+    # Runs on paho's thread, where an exception would end the network loop.
+    try:
+        return message.topic
+    except UnicodeDecodeError:
+        return _UNDECODABLE_TOPIC
 
 
 class TelemetryIngest:
@@ -74,7 +83,9 @@ class TelemetryIngest:
         self._inline = flush_mode == "inline"
         self._clock = clock or SystemClock()
 
-        self._pending: deque[mqtt.MQTTMessage] = deque()  # append/popleft are thread-safe
+        # (topic, payload) pairs, not paho's MQTTMessage objects: a tuple of a str and bytes is dropped from
+        # the garbage collector's tracking, so messages waiting here do not drive full collections.
+        self._pending: deque[tuple[str, bytes]] = deque()  # append/popleft are thread-safe
         self._flush_lock = threading.Lock()  # one batch at a time, whichever thread runs it
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -165,13 +176,13 @@ class TelemetryIngest:
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
         # Hot path: no decoding here, just hand the message over.
         pending = self._pending
-        pending.append(message)
+        pending.append((_topic_of(message), message.payload))
         if len(pending) >= self._max_batch and not self._wake.is_set():
             self._wake.set()
 
     def _on_message_inline(self, client, userdata, message: mqtt.MQTTMessage) -> None:
         pending = self._pending
-        pending.append(message)
+        pending.append((_topic_of(message), message.payload))
         if len(pending) >= self._max_batch:
             self.flush()
 
@@ -232,7 +243,7 @@ class TelemetryIngest:
                 raise PayloadRejected(RejectReason.UNKNOWN_DEVICE, device_id, topic)
             self._state.register(device_id, source="mqtt")
 
-    def _process(self, batch: list[mqtt.MQTTMessage]) -> None:
+    def _process(self, batch: list[tuple[str, bytes]]) -> None:
         now = self._clock.now()
         seen_at = now.timestamp()
         samples: list[TelemetrySample] = []
@@ -243,34 +254,29 @@ class TelemetryIngest:
         degraded = self._degraded
         row_of = self._state.row_of
         auto_register = self._auto_register
-        for msg in batch:
-            topic = ""
+        for topic, payload in batch:
             try:
-                topic = msg.topic
                 parsed = self._parse(topic)
                 kind = parsed.kind
                 if kind is TopicKind.TELEMETRY:  # the hot path: enum identity checks, no hashing
                     if row_of(parsed.device_id) is None and not auto_register:
                         # Cheapest rejection first: no point validating what nobody registered.
                         raise PayloadRejected(RejectReason.UNKNOWN_DEVICE, parsed.device_id, topic)
-                    message = decode_parsed(parsed, topic, msg.payload)
+                    message = decode_parsed(parsed, topic, payload)
                     if auto_register:
                         self._known(parsed, topic, message)
                 elif kind is TopicKind.STATUS or kind is TopicKind.CELLS:
-                    if kind is TopicKind.STATUS and not msg.payload:
+                    if kind is TopicKind.STATUS and not payload:
                         # An empty retained status is how a decommissioned device's status is cleared.
                         ignored += 1
                         continue
-                    message = decode_parsed(parsed, topic, msg.payload)
+                    message = decode_parsed(parsed, topic, payload)
                     self._known(parsed, topic, message)
                 else:
                     raise PayloadRejected(RejectReason.UNKNOWN_TOPIC, parsed.device_id, topic, "not an ingest topic")
             except PayloadRejected as exc:
                 rejects.append((exc.reason, exc.device_id))
                 self._log_reject(exc)
-                continue
-            except UnicodeDecodeError:
-                rejects.append((RejectReason.UNKNOWN_TOPIC, None))
                 continue
             device_id = parsed.device_id
             if degraded and device_id in degraded:

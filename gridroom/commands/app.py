@@ -12,6 +12,7 @@ from core.secrets import SecretStore
 from core.services import CoreServices
 from core.settings import data_dir, resolve_database_url
 from core.storage.database import Database
+from core.runtime.heap import settle_heap
 from gridroom.composition import build_fleet, build_runtime
 from gridroom.fleet_runtime import FleetSettings
 
@@ -64,6 +65,7 @@ def _launch(url: str, demo_login: tuple[str, str] | None, broker_text: str | Non
         broker = demo.broker
     try:
         fleet = build_fleet(services, FleetSettings(broker=broker))
+        settle_heap()  # once per process, after the imports and the composition: see core/runtime/heap.py
         return run_desktop(lambda: services, lambda: build_runtime(services, fleet), demo_login=demo_login,
                            fleet=fleet.context)
     finally:

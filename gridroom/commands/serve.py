@@ -7,6 +7,7 @@ from argparse import Namespace, _SubParsersAction
 
 from core.auth.principal import SYSTEM
 from gridroom.commands.common import StopSignals, open_services
+from core.runtime.heap import settle_heap
 from gridroom.composition import build_fleet, build_runtime
 from gridroom.fleet_runtime import FleetSettings
 
@@ -46,6 +47,7 @@ def cmd_serve(args: Namespace) -> int:
 
 def _serve(services, runtime, fleet, stop_signals: StopSignals) -> int:
     runtime.start()
+    settle_heap()  # once per process, after start-up: see core/runtime/heap.py
     with services.db.session() as s:
         services.audit.append(s, SYSTEM, "runtime.start", "serve")
     print(f"gridroom serve: runtime running with {len(fleet.devices)} devices; stop with Ctrl+C or SIGTERM", flush=True)
