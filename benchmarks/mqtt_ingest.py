@@ -37,6 +37,7 @@ from core.telemetry.writer import TelemetryWriter  # noqa: E402
 from drivers.mqtt.broker_config import BrokerConfig  # noqa: E402
 from drivers.mqtt.embedded_broker import free_loopback_port  # noqa: E402
 from drivers.mqtt.ingest import TelemetryIngest  # noqa: E402
+from drivers.mqtt.ingest_pool import TelemetryIngestPool  # noqa: E402
 from drivers.mqtt.sim_sources import RandomWalkSource, telemetry_json  # noqa: E402
 from drivers.mqtt.topics import fleet_filter, telemetry_topic, TopicKind  # noqa: E402
 
@@ -143,9 +144,10 @@ class ProcessCost:
             self.gc_s += time.perf_counter() - self._gc_started
             self.full_collections += info["generation"] == 2
 
-    def result(self, messages: int) -> dict:
+    def result(self, messages: int, worker_cpu_s: float = 0.0) -> dict:
+        """CPU per message counts this process and, for the worker pool, its worker processes."""
         gc.callbacks.remove(self._on_gc)
-        cpu_s = time.process_time() - self._cpu0
+        cpu_s = time.process_time() - self._cpu0 + worker_cpu_s
         return {"cpu_us_per_msg": round(cpu_s / messages * 1e6, 2) if messages else None,
                 "gc_s": round(self.gc_s, 3), "full_gc_collections": self.full_collections}
 
@@ -199,26 +201,44 @@ def ingest_phase(host: str, port: int, devices: int, messages: int, flush_mode: 
         if writer is not None:
             writer.submit_samples(batch)
 
-    ingest = TelemetryIngest(BrokerConfig(host=host, port=port, keepalive_s=120), state, sink=sink,
-                             filters=[fleet_filter(TopicKind.TELEMETRY)], flush_mode=flush_mode)  # type: ignore[arg-type]
-    ingest.start()
-    ingest.wait_subscribed(10)
+    def rows_sink(rows) -> None:
+        sunk[0] += len(rows)
+        if writer is not None:
+            writer.submit_rows(rows)
+
+    config = BrokerConfig(host=host, port=port, keepalive_s=120)
+    if flush_mode.startswith("workers"):  # "workersN": N decoding processes on a shared subscription
+        ingest = TelemetryIngestPool(config, state, workers=int(flush_mode.removeprefix("workers")),
+                                     row_sink=rows_sink)
+        ingest.start()
+        if not ingest.wait_subscribed(60):
+            raise RuntimeError("ingest workers did not subscribe")
+    else:
+        ingest = TelemetryIngest(config, state, sink=sink, filters=[fleet_filter(TopicKind.TELEMETRY)],
+                                 flush_mode=flush_mode)  # type: ignore[arg-type]
+        ingest.start()
+        ingest.wait_subscribed(10)
     publishers = Publishers(host, port, devices, messages)
     cost = ProcessCost()
     started = publishers.go()
     last_progress = wait_for_count(lambda: ingest.counters.snapshot().messages, messages)
     sent, publish_s = publishers.finish()
+    before_stop = os.times()  # the publishers are reaped: children time from here on is the ingest workers'
     ingest.stop()
+    after_stop = os.times()
+    worker_cpu_s = (after_stop.children_user + after_stop.children_system
+                    - before_stop.children_user - before_stop.children_system)
     committed = None
     if writer is not None:
         writer.flush(300)
         last_progress = time.perf_counter()  # end to end: until the last sample is committed
-    process_cost = cost.result(ingest.counters.snapshot().messages)
+    process_cost = cost.result(ingest.counters.snapshot().messages, worker_cpu_s)
     if writer is not None:
         committed = writer.stats().committed_rows
         writer.stop(60)
     counters = ingest.counters.snapshot()
-    name = f"ingest -> LiveState{' -> SQLite' if store else ''} ({flush_mode} flush)"
+    how = f"{flush_mode} processes" if flush_mode.startswith("workers") else f"{flush_mode} flush"
+    name = f"ingest -> LiveState{' -> SQLite' if store else ''} ({how})"
     result = summarize(name, sent, counters.messages, last_progress - started, publish_s)
     result.update(decoded=counters.decoded, rejected=counters.rejected, sunk=sunk[0], batches=counters.batches,
                   max_queue_depth=counters.max_queue_depth, live_state_version=state.version,
@@ -262,7 +282,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--devices", type=int, default=1_000)
     parser.add_argument("--broker", help="host:port of an existing broker (default: a private mosquitto)")
-    parser.add_argument("--modes", default="thread,thread+db,inline+db",
+    parser.add_argument("--modes", default="thread,thread+db,workers2,workers2+db,workers3+db",
                         help="ingest flush modes to measure; +db adds the storage writer into SQLite")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "mqtt_ingest.json"))
     args = parser.parse_args()

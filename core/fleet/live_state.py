@@ -44,6 +44,7 @@ TELEMETRY_COLUMNS: dict[str, Any] = {
 _STATE_COLUMNS: dict[str, Any] = {
     "availability": np.int8,
     "last_seen": np.float64,  # epoch seconds; NaN = never seen
+    "measured_at": np.float64,  # epoch seconds of the newest telemetry held (set_arrays); NaN = none yet
     "explicit_offline": np.bool_,  # the device (or its last will) said offline
     "row_version": np.int64,
 }
@@ -69,6 +70,7 @@ class LiveSnapshot:
     mode: np.ndarray
     availability: np.ndarray
     last_seen: np.ndarray
+    measured_at: np.ndarray  # epoch seconds of the newest measurement held; NaN = none yet
     row_version: np.ndarray
 
     def row(self, device_id: str) -> int:
@@ -112,7 +114,29 @@ class _BatchWriter:
         # numpy assigns repeated indices in order, so the last sample of a device is the one kept.
         for name in TELEMETRY_COLUMNS:
             columns[name][rows] = [getattr(s, name) for s in samples]
+        columns["measured_at"][rows] = [s.ts.timestamp() for s in samples]
         self._mark_seen(rows, seen_at)
+
+    def set_arrays(self, rows: np.ndarray, measured_at: np.ndarray, values: Mapping[str, np.ndarray],
+                   seen_at: float) -> int:
+        """Vectorised write of telemetry that may arrive out of order (parallel ingest workers): per device
+        the newest measurement wins, whether it came earlier in this batch, later, or in an earlier batch.
+        Returns how many rows were applied (older ones are skipped, they are still stored by the caller)."""
+        if len(rows) == 0:
+            return 0
+        columns = self._state._columns
+        order = np.argsort(measured_at, kind="stable")  # oldest first: numpy keeps the last of repeated rows
+        rows, measured_at = rows[order], measured_at[order]
+        held = columns["measured_at"][rows]
+        newer = ~(measured_at < held)  # NaN held (nothing yet) compares False, so it is replaced
+        rows, measured_at = rows[newer], measured_at[newer]
+        for name, column in values.items():
+            if name not in TELEMETRY_COLUMNS:
+                raise KeyError(f"{name!r} is not a telemetry column; known: {', '.join(TELEMETRY_COLUMNS)}")
+            columns[name][rows] = column[order][newer]
+        columns["measured_at"][rows] = measured_at
+        self._mark_seen(rows, seen_at)
+        return len(rows)
 
     def set_online(self, key: int | str, seen_at: float) -> None:
         self._mark_seen(np.array([self._row(key)]), seen_at)

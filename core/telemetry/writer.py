@@ -44,6 +44,13 @@ log = logging.getLogger("gridroom.storage.writer")
 
 _TELEMETRY, _CELLS, _STATUS = "telemetry", "cells", "status"
 
+# A telemetry_raw row as the writer queues and inserts it; a tuple (not a dict, not a sample object) because a
+# tuple of numbers and strings drops out of the garbage collector's tracking while it waits in the queue.
+TelemetryRow = tuple
+TELEMETRY_ROW_COLUMNS = ("device_id", "ts_ms", *RAW_METRICS, "mode")
+if tuple(column.name for column in telemetry_raw.columns) != TELEMETRY_ROW_COLUMNS:  # positional inserts rely on it
+    raise RuntimeError("telemetry_raw's columns are not in TELEMETRY_ROW_COLUMNS order")
+
 
 class WriterStopped(StorageError):
     """Data was submitted to a writer that has been stopped."""
@@ -97,13 +104,16 @@ class _State:
     stopping: bool = False
 
 
-def _insert_ignoring_duplicates(db: Database, table: Table) -> str:
-    """The INSERT ... ON CONFLICT DO NOTHING for table, compiled once to the driver's own SQL with named
-    parameters (``:name`` for sqlite3, ``%(name)s`` for psycopg), for ``_stream_rows``."""
+def _insert_ignoring_duplicates(db: Database, table: Table, *, positional: bool = False) -> str:
+    """The INSERT ... ON CONFLICT DO NOTHING for table, compiled once to the driver's own SQL for
+    ``_stream_rows``: named parameters (``:name`` / ``%(name)s``) for dict rows, or positional ones
+    (``?`` / ``%s``, in the table's column order) for tuple rows."""
     if db.backend == "sqlite":
-        stmt, dialect = sqlite.insert(table).on_conflict_do_nothing(), sqlite.dialect(paramstyle="named")
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+        dialect = sqlite.dialect(paramstyle="qmark" if positional else "named")
     else:
-        stmt, dialect = postgresql.insert(table).on_conflict_do_nothing(), db.engine.dialect
+        stmt = postgresql.insert(table).on_conflict_do_nothing()
+        dialect = postgresql.psycopg.dialect(paramstyle="format") if positional else db.engine.dialect
     return str(stmt.compile(dialect=dialect))
 
 
@@ -122,7 +132,7 @@ def _stream_rows(conn, sql: str, rows) -> None:
         cursor.close()
 
 
-def _already_a_row(row: dict | None) -> dict | None:
+def _already_a_row(row: TelemetryRow | None) -> TelemetryRow | None:
     return row  # telemetry is converted at submit (see submit_samples)
 
 
@@ -157,7 +167,7 @@ class TelemetryWriter:
         self.max_batch = max_batch
         self.max_attempts = max_attempts
         self.retry_backoff_s = retry_backoff_s
-        self._insert_raw = _insert_ignoring_duplicates(db, telemetry_raw)
+        self._insert_raw = _insert_ignoring_duplicates(db, telemetry_raw, positional=True)
         self._insert_cells = _insert_ignoring_duplicates(db, cell_samples)
         self._insert_status = status_changes.insert()
         self._cell_encoder = CellRowEncoder()
@@ -173,13 +183,18 @@ class TelemetryWriter:
     def submit_samples(self, samples: Sequence[TelemetrySample]) -> None:
         """Queue device telemetry; returns at once.
 
-        The samples are turned into their row dicts here, not in the writer thread: a dict of numbers and
+        The samples are turned into row tuples here, not in the writer thread: a tuple of numbers and
         strings is not tracked by Python's cyclic garbage collector, while a queued sample object is, and
         at ingest rates queued samples got promoted to the oldest generation and triggered full collections
         (benchmarks/mqtt_ingest.py reports the GC time). None marks a sample that cannot be stored.
         """
         telemetry_row = self._telemetry_row
         self._submit(_TELEMETRY, [telemetry_row(s) for s in samples])
+
+    def submit_rows(self, rows: Sequence[TelemetryRow]) -> None:
+        """Queue telemetry already in row form (the ingest workers' path): (device_id, ts_ms, *RAW_METRICS,
+        mode) tuples of finite values, as ``TELEMETRY_ROW_COLUMNS`` names them; returns at once."""
+        self._submit(_TELEMETRY, rows)
 
     def submit_cells(self, samples: Sequence[PackCellSample]) -> None:
         """Queue per-pack cell readings; returns at once."""
@@ -410,18 +425,18 @@ class TelemetryWriter:
 
     # -- conversion (writer thread) -------------------------------------------------------------
     @staticmethod
-    def _telemetry_row(s: TelemetrySample) -> dict | None:
+    def _telemetry_row(s: TelemetrySample) -> TelemetryRow | None:
         try:
             ts_ms = to_epoch_ms(s.ts)
         except (ValueError, TypeError, AttributeError):
             return None
         try:
-            values = {name: _measured(float(getattr(s, name))) for name in RAW_METRICS}
+            values = tuple(_measured(float(getattr(s, name))) for name in RAW_METRICS)
         except (ValueError, TypeError):
             return None
-        if all(v is None for v in values.values()):
+        if all(v is None for v in values):
             return None  # a sample that measured nothing
-        return {"device_id": s.device_id, "ts_ms": ts_ms, **values, "mode": int(s.mode)}
+        return (s.device_id, ts_ms, *values, int(s.mode))
 
     def _cell_row(self, c: PackCellSample) -> tuple[str, dict] | None:
         row = self._cell_encoder.row(c)

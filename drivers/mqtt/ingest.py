@@ -28,6 +28,7 @@ from core.fleet.samples import PackCellSample, StatusChange, TelemetrySample
 from drivers.mqtt.broker_config import BrokerConfig
 from drivers.mqtt.codec import PayloadRejected, RejectReason, decode_parsed
 from drivers.mqtt.payloads import CellsPayload, StatusPayload, TelemetryPayload
+from drivers.mqtt.reject_log import RejectLog
 from drivers.mqtt.topics import INGEST_FILTERS, ParsedTopic, TopicError, TopicKind, parse_topic
 
 log = logging.getLogger("gridroom.mqtt.ingest")
@@ -94,9 +95,7 @@ class TelemetryIngest:
         self._subscribed = threading.Event()
         self._connections = 0
         self._topic_cache: dict[str, ParsedTopic | TopicError] = {}
-        self._degraded: set[str] = set()
-        self._logged_topic_reasons: set[str] = set()
-        self._logged_unknown: set[str] = set()
+        self._rejects = RejectLog(log)
         self._batcher: threading.Thread | None = None
         self._client = config.make_client(role="gridroom-ingest")
         self._client.on_connect = self._on_connect
@@ -145,7 +144,7 @@ class TelemetryIngest:
     def degraded_devices(self) -> frozenset[str]:
         """Devices whose latest message was rejected (cleared by their next good message)."""
         with self._flush_lock:
-            return frozenset(self._degraded)
+            return frozenset(self._rejects.degraded)
 
     # -- paho callbacks (network thread) ---------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -251,7 +250,7 @@ class TelemetryIngest:
         statuses: list[StatusChange] = []
         rejects: list[tuple[str, str | None]] = []
         ignored = 0
-        degraded = self._degraded
+        reject_log = self._rejects
         row_of = self._state.row_of
         auto_register = self._auto_register
         for topic, payload in batch:
@@ -276,12 +275,10 @@ class TelemetryIngest:
                     raise PayloadRejected(RejectReason.UNKNOWN_TOPIC, parsed.device_id, topic, "not an ingest topic")
             except PayloadRejected as exc:
                 rejects.append((exc.reason, exc.device_id))
-                self._log_reject(exc)
+                reject_log.rejected(exc.reason, exc.device_id, str(exc))
                 continue
             device_id = parsed.device_id
-            if degraded and device_id in degraded:
-                degraded.discard(device_id)
-                log.info("device %s sends valid messages again", device_id)
+            reject_log.accepted(device_id)
             if kind is TopicKind.TELEMETRY:
                 m: TelemetryPayload = message  # type: ignore[assignment]
                 samples.append(TelemetrySample(device_id, m.ts, now, m.soc_pct, m.power_kw, m.voltage_v,
@@ -321,20 +318,3 @@ class TelemetryIngest:
                 self.counters.record_sink_error()
                 if self.counters.snapshot().sink_errors == 1:
                     log.exception("ingest sink %r failed; further failures are only counted", sink)
-
-    def _log_reject(self, exc: PayloadRejected) -> None:
-        device_id = exc.device_id
-        if device_id is None:
-            if exc.reason not in self._logged_topic_reasons:
-                self._logged_topic_reasons.add(exc.reason)
-                log.warning("dropped message: %s (further ones are only counted)", exc)
-            return
-        if exc.reason == RejectReason.UNKNOWN_DEVICE:
-            # Not degraded (it is not ours); log each stranger once, with a bound against id floods.
-            if device_id not in self._logged_unknown and len(self._logged_unknown) < 10_000:
-                self._logged_unknown.add(device_id)
-                log.warning("dropped message from unregistered device: %s", exc)
-            return
-        if device_id not in self._degraded:
-            self._degraded.add(device_id)
-            log.warning("device %s degraded: %s (further rejects are only counted)", device_id, exc)
