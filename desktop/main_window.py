@@ -31,10 +31,12 @@ from desktop.views.battery_view import BatteryView
 from desktop.views.device_detail_view import DeviceDetailView
 from desktop.views.devices_view import DevicesView
 from desktop.views.fleet_view import FleetView
+from desktop.views.schedule_editor_view import ScheduleEditorView
+from desktop.views.schedule_status_view import ScheduleStatusView
 from desktop.views.users_view import UsersView
 from desktop.widgets.alarm_banner import AlarmBanner
 
-MENU_ORDER = ("&File", "&View", "Co&mmands", "&Users", "&Devices", "&Audit", "&Help")
+MENU_ORDER = ("&File", "&View", "Co&mmands", "&Schedules", "&Users", "&Devices", "&Audit", "&Help")
 DOCK_FEATURES = (
     QDockWidget.DockWidgetFeature.DockWidgetMovable
     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -118,6 +120,9 @@ class MainWindow(QMainWindow):
             ViewSpec("alarms", "Alarms", "Ctrl+6", Permission.VIEW_FLEET, lambda: AlarmsView(
                 r, p, s.authorizer.allowed(p, Permission.HANDLE_ALARMS), s.clock.now)),
             ViewSpec("devices", "Devices", "Ctrl+7", Permission.MANAGE_DEVICES, lambda: DevicesView(s, p)),
+            ViewSpec("schedules", "Schedules", "Ctrl+8", Permission.VIEW_FLEET, lambda: ScheduleEditorView(s, r, p, f)),
+            ViewSpec("schedule_status", "Schedule status", "Ctrl+Shift+8", Permission.VIEW_FLEET,
+                     lambda: ScheduleStatusView(s, p, f)),
         ]
 
     def _connect_fleet_views(self) -> None:

@@ -63,8 +63,9 @@ class StatusFilter(QSortFilterProxyModel):
         self.text = ""
 
     def set_filter(self, state: str, text: str) -> None:
+        self.beginFilterChange()
         self.state, self.text = state, text.strip().lower()
-        self.invalidateFilter()
+        self.endFilterChange()
 
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
         record: DeviceScheduleStatus = self.sourceModel().record_at(source_row)
