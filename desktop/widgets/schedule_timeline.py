@@ -20,7 +20,7 @@ from desktop.models.schedule_draft_model import ScheduleDraftModel
 from desktop.theme import BORDER, PANEL, TEXT, TEXT_MUTED, Abnormal, abnormal
 
 PX_PER_HOUR = 48.0
-LANE_H = 46.0
+LANE_H = 56.0
 LABEL_W = 70.0
 AXIS_H = 22.0
 SNAP = timedelta(minutes=15)
@@ -60,7 +60,8 @@ class ScheduleTimeline(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.setBackgroundBrush(QBrush(QColor(PANEL)))
-        self.setMinimumHeight(int(AXIS_H + 2 * LANE_H + 20))
+        self.setMinimumHeight(int(AXIS_H + 2 * LANE_H + 24))
+        self.setMaximumHeight(int(AXIS_H + 2 * LANE_H + 60))  # two lanes never need more; the table gets the rest
         self.bars: dict[int, EntryBar] = {}
         self.active: tuple[ScheduleEntry, ...] = ()
         self.origin: datetime | None = None
