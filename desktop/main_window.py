@@ -33,6 +33,7 @@ from desktop.views.devices_view import DevicesView
 from desktop.views.fleet_view import FleetView
 from desktop.views.schedule_editor_view import ScheduleEditorView
 from desktop.views.schedule_status_view import ScheduleStatusView
+from desktop.views.schedule_targets import ScheduleBackend
 from desktop.views.users_view import UsersView
 from desktop.widgets.alarm_banner import AlarmBanner
 
@@ -113,7 +114,8 @@ class MainWindow(QMainWindow):
         s, r, p, f = self.services, self.runtime, self.principal, self.fleet
         return [
             ViewSpec("fleet", "Fleet", "Ctrl+1", None, lambda: FleetView(f, p, self.layouts.settings)),
-            ViewSpec("device", "Device", "Ctrl+2", None, lambda: DeviceDetailView(f, r, p)),
+            ViewSpec("device", "Device", "Ctrl+2", None, lambda: DeviceDetailView(
+                f, r, p, schedule_of=ScheduleBackend(s, f).device_schedule)),
             ViewSpec("battery", "Battery system", "Ctrl+3", None, lambda: BatteryView(f)),
             ViewSpec("users", "Users", "Ctrl+4", Permission.MANAGE_USERS, lambda: UsersView(s, p)),
             ViewSpec("audit", "Audit", "Ctrl+5", Permission.VIEW_AUDIT, lambda: AuditView(s, p)),

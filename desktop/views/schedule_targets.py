@@ -13,6 +13,7 @@ from core.fleet.context import FleetContext
 from core.groups import DeviceGroupService
 from core.schedules.limits import device_limits
 from core.schedules.model import DeviceLimits
+from core.schedules.records import ExecutionLogEntry, ScheduleRecord
 from core.schedules.service import ScheduleService
 from core.schedules.status import ScheduleStatusQuery
 from core.services import CoreServices
@@ -48,6 +49,12 @@ class ScheduleBackend:
 
     def limits_for(self, device_ids: tuple[str, ...]) -> dict[str, DeviceLimits]:
         return {d: self.limits_of(d) for d in device_ids}
+
+    def device_schedule(self, device_id: str) -> tuple[ScheduleRecord | None, list[ExecutionLogEntry]]:
+        """The version a device runs now and its execution history (newest version first), for device detail."""
+        log = self.schedules.execution_log(device_id=device_id)
+        log.sort(key=lambda e: (e.ack.started_at, e.ack.entry), reverse=True)
+        return self.schedules.active_schedule(device_id), log
 
     def _soc(self, device_id: str) -> float:
         if self.fleet is None:

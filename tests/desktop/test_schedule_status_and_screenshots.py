@@ -72,6 +72,24 @@ async def test_status_shows_each_devices_version_delivery_and_counts_and_filters
     assert view.shown.text() == "2 of 5 devices shown"
 
 
+async def test_device_detail_shows_the_active_version_and_its_execution_history(qtbot, rig):
+    from core.fleet.context import FleetContext
+    from core.fleet.live_state import LiveState
+    from desktop.views.device_detail_view import DeviceDetailView
+
+    await _fleet_with_schedules(rig)
+    live = LiveState()
+    live.register("bess-b", name="Bess B", site="Rotterdam Harbour", max_charge_kw=200.0, max_discharge_kw=200.0)
+    view = DeviceDetailView(FleetContext(live), rig.runtime, rig.people["viewer"], tick_ms=3_600_000,
+                            schedule_of=rig.backend.device_schedule)
+    qtbot.addWidget(view)
+    await view.load_device("bess-b")
+    lines = view.schedule.text().splitlines()
+    assert lines[0].startswith("Active: sch-") and "version 1 (acknowledged, device bess-b)" in lines[0]
+    assert lines[1] == "  01-01 02:00–03:00 UTC charge 40 kW"
+    assert lines[-2:] == ["Executed (newest first):", "  v1 entry 1 at 01-01 02:00 UTC: 25 kW, ok"]
+
+
 async def test_screenshot_of_the_schedule_editor_and_status(qtbot, qapp, rig):
     apply_theme(qapp)
     await _fleet_with_schedules(rig)
