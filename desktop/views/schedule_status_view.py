@@ -4,6 +4,7 @@ each time one query off the GUI thread."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 from typing import Any
 
@@ -128,8 +129,19 @@ class ScheduleStatusView(QWidget):
         layout.addWidget(self.shown)
         self.timer = QTimer(self)
         self.timer.setInterval(refresh_ms)
-        self.timer.timeout.connect(lambda: None if self.tasks.busy else self.tasks.start(self.refresh()))
+        self.timer.timeout.connect(self._tick)
         self.timer.start()
+
+    def _tick(self) -> None:
+        # Only while shown, only one query at a time, and only on a running Qt/asyncio loop (a window left
+        # over without one must not start coroutines nobody will run).
+        if not self.isVisible() or self.tasks.busy:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self.tasks.start(self.refresh())
 
     async def refresh(self) -> None:
         try:
