@@ -31,10 +31,13 @@ from desktop.views.battery_view import BatteryView
 from desktop.views.device_detail_view import DeviceDetailView
 from desktop.views.devices_view import DevicesView
 from desktop.views.fleet_view import FleetView
+from desktop.views.schedule_editor_view import ScheduleEditorView
+from desktop.views.schedule_status_view import ScheduleStatusView
+from desktop.views.schedule_targets import ScheduleBackend
 from desktop.views.users_view import UsersView
 from desktop.widgets.alarm_banner import AlarmBanner
 
-MENU_ORDER = ("&File", "&View", "Co&mmands", "&Users", "&Devices", "&Audit", "&Help")
+MENU_ORDER = ("&File", "&View", "Co&mmands", "&Schedules", "&Users", "&Devices", "&Audit", "&Help")
 DOCK_FEATURES = (
     QDockWidget.DockWidgetFeature.DockWidgetMovable
     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -111,13 +114,17 @@ class MainWindow(QMainWindow):
         s, r, p, f = self.services, self.runtime, self.principal, self.fleet
         return [
             ViewSpec("fleet", "Fleet", "Ctrl+1", None, lambda: FleetView(f, p, self.layouts.settings)),
-            ViewSpec("device", "Device", "Ctrl+2", None, lambda: DeviceDetailView(f, r, p)),
+            ViewSpec("device", "Device", "Ctrl+2", None, lambda: DeviceDetailView(
+                f, r, p, schedule_of=ScheduleBackend(s, f).device_schedule)),
             ViewSpec("battery", "Battery system", "Ctrl+3", None, lambda: BatteryView(f)),
             ViewSpec("users", "Users", "Ctrl+4", Permission.MANAGE_USERS, lambda: UsersView(s, p)),
             ViewSpec("audit", "Audit", "Ctrl+5", Permission.VIEW_AUDIT, lambda: AuditView(s, p)),
             ViewSpec("alarms", "Alarms", "Ctrl+6", Permission.VIEW_FLEET, lambda: AlarmsView(
                 r, p, s.authorizer.allowed(p, Permission.HANDLE_ALARMS), s.clock.now)),
             ViewSpec("devices", "Devices", "Ctrl+7", Permission.MANAGE_DEVICES, lambda: DevicesView(s, p)),
+            ViewSpec("schedules", "Schedules", "Ctrl+8", Permission.VIEW_FLEET, lambda: ScheduleEditorView(s, r, p, f)),
+            ViewSpec("schedule_status", "Schedule status", "Ctrl+Shift+8", Permission.VIEW_FLEET,
+                     lambda: ScheduleStatusView(s, p, f)),
         ]
 
     def _connect_fleet_views(self) -> None:

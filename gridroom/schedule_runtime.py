@@ -11,8 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from core.groups.service import DeviceGroupService
+from core.schedules.distribution import distribute
+from core.schedules.limits import device_limits
 from core.schedules.messages import DistributeSchedule
 from core.schedules.model import DeviceLimits
 from core.schedules.records import ScheduleRecord
@@ -22,16 +26,14 @@ from drivers.schedule_executor import ModbusScheduleExecutor
 
 log = logging.getLogger(__name__)
 
-# Until the registry records them per device: the SoC window and one-way efficiencies schedules are checked with.
-SOC_MIN_PCT, SOC_MAX_PCT, EFFICIENCY = 5.0, 95.0, 0.95
-
 
 class ScheduleRuntime:
     def __init__(self, fleet) -> None:
         self.fleet = fleet
         services = fleet.services
+        self.groups = DeviceGroupService(services.db, services.audit, services.authorizer, services.clock)
         self.service = ScheduleService(services.db, services.audit, services.authorizer, services.clock,
-                                       self.limits_of)
+                                       self.limits_of, self.groups.members)
         self.publisher: SchedulePublisher | None = None
         self.acks: AckListener | None = None
         self.executor: ModbusScheduleExecutor | None = None
@@ -41,8 +43,7 @@ class ScheduleRuntime:
         snap = self.fleet.live_state.snapshot()
         row = snap.row(device_id)
         soc = float(snap.soc_pct[row]) if row is not None else math.nan
-        return DeviceLimits(device_id, spec.capacity_kwh, spec.max_charge_kw, spec.max_discharge_kw, SOC_MIN_PCT,
-                            SOC_MAX_PCT, EFFICIENCY, EFFICIENCY, soc if math.isfinite(soc) else 50.0)
+        return device_limits(device_id, spec.capacity_kwh, spec.max_charge_kw, spec.max_discharge_kw, soc)
 
     def _is_modbus(self, device_id: str) -> bool:
         return urlsplit(self.fleet.devices[device_id].spec.address).scheme == "modbus+tcp"
@@ -69,20 +70,22 @@ class ScheduleRuntime:
                 await asyncio.to_thread(part.stop)
 
     async def _on_distribute(self, message: DistributeSchedule) -> ScheduleRecord:
-        svc = self.service
-        rec = await asyncio.to_thread(svc.authorize_distribution, message.actor, message.schedule_row_id)
-        device_id = rec.schedule.target.id
-        error = None
-        if device_id not in self.fleet.devices:
-            error = f"{device_id} is not a registered device"
-        elif not self._is_modbus(device_id):
-            if self.publisher is None:
-                error = "no MQTT broker is configured"
+        # A group schedule goes to every member: MQTT members in one publish, Modbus members to the executor.
+        return await distribute(self.service, message.actor, message.schedule_row_id, self._send)
+
+    async def _send(self, device_ids: Sequence[str], rec: ScheduleRecord) -> dict[str, str | None]:
+        outcome: dict[str, str | None] = {}
+        mqtt: list[str] = []
+        for device_id in device_ids:
+            if device_id not in self.fleet.devices:
+                outcome[device_id] = f"{device_id} is not a registered device"
+            elif self._is_modbus(device_id):
+                outcome[device_id] = None  # the executor picks it up from the delivery record
+            elif self.publisher is None:
+                outcome[device_id] = "no MQTT broker is configured"
             else:
-                sent = await self.publisher.publish([device_id], schedule_payload(rec.schedule_id, rec.version,
-                                                                                  rec.entries))
-                error = sent[device_id]
-        if error is not None:
-            await asyncio.to_thread(svc.mark_send_failed, message.actor, rec.id, device_id, error)
-            return await asyncio.to_thread(svc.get, rec.id)
-        return await asyncio.to_thread(svc.mark_distributed, message.actor, rec.id, [device_id])
+                mqtt.append(device_id)
+        if mqtt:
+            outcome.update(await self.publisher.publish(mqtt, schedule_payload(rec.schedule_id, rec.version,
+                                                                               rec.entries)))
+        return outcome

@@ -40,6 +40,23 @@ class InvalidScheduleDraft(ScheduleError, ValueError):
         super().__init__("the schedule is not valid:\n" + "\n".join(f"  {issue}" for issue in report.errors))
 
 
+class InvalidGroupScheduleDraft(ScheduleError, ValueError):
+    """A group schedule that breaks validation on one or more members; `reports` holds every member's
+    report (device id -> ValidationReport, in member order) so the editor can list failures per device."""
+
+    def __init__(self, group_id: str, reports: dict[str, ValidationReport]) -> None:
+        self.group_id = group_id
+        self.reports = reports
+        failing = [d for d, r in reports.items() if not r.ok]
+        lines = [f"  {d}: {issue}" for d in failing for issue in reports[d].errors]
+        super().__init__(f"the schedule is not valid for {len(failing)} of {len(reports)} device(s) of group "
+                         f"{group_id}:\n" + "\n".join(lines))
+
+    @property
+    def failing_devices(self) -> list[str]:
+        return [d for d, r in self.reports.items() if not r.ok]
+
+
 class StaleScheduleVersion(ScheduleError):
     """A newer version of the same schedule has already been distributed."""
 

@@ -41,6 +41,7 @@ from core.schedules.records import (
     Delivery,
     DeliveryState,
     ExecutionLogEntry,
+    InvalidGroupScheduleDraft,
     InvalidScheduleDraft,
     ScheduleAck,
     ScheduleRecord,
@@ -51,7 +52,7 @@ from core.schedules.records import (
     record_of,
 )
 from core.schedules.tables import ScheduleAckRow, ScheduleDeliveryRow, ScheduleRow
-from core.schedules.validation import validate
+from core.schedules.validation import validate, validate_group
 
 S = ScheduleState
 # An entry counts as deviating when it ran this far off its planned rate (or failed).
@@ -64,12 +65,14 @@ _OPEN_DELIVERIES = (DeliveryState.SENT.value, DeliveryState.DELIVERED.value, Del
 
 class ScheduleService:
     def __init__(self, db, audit: AuditTrail, authorizer: Authorizer, clock: Clock | None = None,
-                 limits_of: Callable[[str], DeviceLimits] | None = None) -> None:
+                 limits_of: Callable[[str], DeviceLimits] | None = None,
+                 members_of: Callable[[str], Sequence[str]] | None = None) -> None:
         self.db = db
         self.audit = audit
         self.authorizer = authorizer
         self.clock = clock or SystemClock()
         self.limits_of = limits_of
+        self.members_of = members_of  # group id -> member device ids (DeviceGroupService.members)
         self.ack_rejects: Counter[str] = Counter()  # reason -> count
         self.ack_duplicates = 0
         self._lock = threading.Lock()  # acks may arrive from several threads; one at a time keeps counts exact
@@ -79,19 +82,26 @@ class ScheduleService:
                      source: ScheduleSource = ScheduleSource.MANUAL) -> ScheduleRecord:
         """Store a new version for `target` after validation (PROPOSE_SCHEDULE or EDIT_SCHEDULE).
 
-        Raises InvalidScheduleDraft listing every broken rule; nothing is stored then."""
+        A group target is validated against every member's limits. Raises InvalidScheduleDraft (a device)
+        or InvalidGroupScheduleDraft (a group, failures listed per device) naming every broken rule;
+        nothing is stored then."""
         resource = f"schedule:{target.kind.value}:{target.id}"
         if not self.authorizer.allowed(actor, Permission.EDIT_SCHEDULE):
             self.authorizer.require(actor, Permission.PROPOSE_SCHEDULE, resource)
-        if target.kind is not TargetKind.DEVICE:
-            raise InvalidSchedule("group schedules are applied per device: create one per member")
         entries = tuple(entries)
         now = self.clock.now()
         if self.limits_of is None:
             raise InvalidSchedule("no device limits available to validate against")
-        report = validate(entries, self.limits_of(target.id), now)
-        if not report.ok:
-            raise InvalidScheduleDraft(report)
+        if target.kind is TargetKind.GROUP:
+            reports = validate_group(entries, {d: self.limits_of(d) for d in self.target_devices(target)}, now)
+            if any(not r.ok for r in reports.values()):
+                raise InvalidGroupScheduleDraft(target.id, reports)
+            warnings = [f"{d}: {w}" for d, r in reports.items() for w in r.warnings]
+        else:
+            report = validate(entries, self.limits_of(target.id), now)
+            if not report.ok:
+                raise InvalidScheduleDraft(report)
+            warnings = [str(w) for w in report.warnings]
         with self.db.session() as s:
             latest = s.execute(select(ScheduleRow).where(ScheduleRow.target_kind == target.kind.value,
                                                          ScheduleRow.target_id == target.id)
@@ -104,8 +114,21 @@ class ScheduleService:
             s.add(row)
             s.flush()
             self._audit(s, actor, "schedule.create", row, {"entries": len(entries), "source": source.value,
-                                                           "warnings": [str(w) for w in report.warnings]})
+                                                           "warnings": warnings})
             return record_of(row)
+
+    def target_devices(self, target: ScheduleTarget) -> tuple[str, ...]:
+        """The devices a schedule for `target` goes to: the device itself, or every member of the group now.
+
+        Raises InvalidSchedule for a group when no group lookup is wired or the group has no members."""
+        if target.kind is TargetKind.DEVICE:
+            return (target.id,)
+        if self.members_of is None:
+            raise InvalidSchedule(f"group {target.id}: device groups are not available here")
+        members = tuple(self.members_of(target.id))
+        if not members:
+            raise InvalidSchedule(f"group {target.id} has no members; add devices to it first")
+        return members
 
     def approve(self, actor: Principal, row_id: int) -> ScheduleRecord:
         """Approve a draft (APPROVE_SCHEDULE: operators and admins, not traders)."""

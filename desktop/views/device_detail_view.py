@@ -54,8 +54,11 @@ def _card(title: str, *widgets: QWidget) -> QFrame:
 
 class DeviceDetailView(QWidget):
     def __init__(self, fleet: FleetContext, runtime: Runtime, principal: Principal, *,
-                 now: Callable[[], float] = time.time, tick_ms: int = 1000, parent: QWidget | None = None) -> None:
+                 now: Callable[[], float] = time.time, tick_ms: int = 1000, parent: QWidget | None = None,
+                 schedule_of: Callable[[str], tuple] | None = None) -> None:
+        """schedule_of(device_id) -> (active ScheduleRecord or None, execution log): blocking, run off the GUI thread."""
         super().__init__(parent)
+        self._schedule_of = schedule_of
         self.fleet = fleet
         self._now = now
         self.tasks = UiTasks()
@@ -150,7 +153,22 @@ class DeviceDetailView(QWidget):
         self.commands.show_device(meta)
         self.tick()
         self.refresh_logs()
+        await self.load_schedule()
         await self.load_history()
+
+    async def load_schedule(self) -> None:
+        """The active schedule version and the last executed entries of the shown device."""
+        if self._schedule_of is None or not self.device_id:
+            return
+        device_id = self.device_id
+        try:
+            active, log = await call_core(self._schedule_of, device_id)
+        except Exception as exc:  # storage unreachable: say so, keep the rest of the view
+            self.schedule.setText(f"Schedule could not be loaded: {exc}")
+            return
+        if device_id != self.device_id:
+            return
+        self.schedule.setText(schedule_summary(active, log))
 
     def _device_state(self) -> tuple[bool, bool]:
         snap_row = self.fleet.live_state.row_of(self.device_id) if self.device_id else None
@@ -222,6 +240,30 @@ class DeviceDetailView(QWidget):
             if outcome.command_id not in shown and outcome.status in BAD:
                 self.log(f"{outcome.command.describe()} {outcome.status.value}: {outcome.message}")
         self.history_model.set_outcomes(outcomes)
+
+
+def schedule_summary(active, log, executed_shown: int = 5) -> str:
+    """Plain text for the schedule card: the active version with its entries, then the newest executed entries."""
+    lines = []
+    if active is None:
+        lines.append("No active schedule.")
+    else:
+        lines.append(f"Active: {active.schedule_id} version {active.version} ({active.state}, {active.schedule.target})")
+        for e in active.entries[:4]:
+            lines.append(f"  {e.start:%m-%d %H:%M}–{e.end:%H:%M} UTC {MODE_WORDS.get(int(e.mode), e.mode)} {e.rate_kw:g} kW")
+        if len(active.entries) > 4:
+            lines.append(f"  … {len(active.entries) - 4} more")
+    if log:
+        lines.append("Executed (newest first):")
+        for item in log[:executed_shown]:
+            ack = item.ack
+            outcome = "ok" if ack.ok else f"failed: {ack.error}"
+            running = "" if ack.ended_at is not None else ", running"
+            lines.append(f"  v{ack.version} entry {ack.entry + 1} at {ack.started_at:%m-%d %H:%M} UTC: "
+                         f"{ack.actual_rate_kw:g} kW, {outcome}{running}")
+    else:
+        lines.append("No executed entries yet.")
+    return "\n".join(lines)
 
 
 def _load_all(history, device_id: str, start: datetime, end: datetime) -> dict:
