@@ -226,16 +226,16 @@ class NotificationRuntimeService:
                 await asyncio.to_thread(self.delivery_log.append, attempts)
             except Exception:
                 log.exception("could not store %d notification attempts", len(attempts))
-            for listener in self.log_listeners:
-                try:
-                    listener(attempts)
-                except Exception:
-                    log.exception("delivery-log listener failed")
             for x in batch:
                 if isinstance(x, NotificationFailed):
                     self.failed_total += 1
                     if self._runtime is not None:
                         self._runtime.publish(NotificationFailurePublished(x, self.failed_total))
+            for listener in self.log_listeners:
+                try:
+                    listener(attempts)
+                except Exception:
+                    log.exception("delivery-log listener failed")
 
 
 def _attempt_zero(failure: NotificationFailed) -> LoggedAttempt | None:

@@ -133,7 +133,7 @@ class Stack:
 
 
 @pytest.fixture
-def stack(sqlite_services, clock):
+def stack(sqlite_services, clock, memory_keyring):
     s = Stack(sqlite_services, clock)
     yield s
     s.stop()
