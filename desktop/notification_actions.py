@@ -40,6 +40,7 @@ class NotificationActions(QObject):
         self.mine = UserNotificationSettings(self.principal.username)
         self.notifier = DesktopNotifier(window)
         self.dialog: NotificationPreferencesDialog | ChannelSettingsDialog | None = None
+        self.saving: asyncio.Task | None = None  # the last save started from a dialog
         window.registry.add_all([
             ActionSpec("notifications.preferences", "Notification &preferences…", None, Permission.VIEW_FLEET,
                        "&File", False, lambda: window.tasks.start(self.edit_preferences()),
@@ -86,10 +87,13 @@ class NotificationActions(QObject):
         current = await call_core(self.preferences.get, self.principal)
         dialog = NotificationPreferencesDialog(current, self.window)
         self.dialog = dialog
-        dialog.save_requested.connect(lambda: self.window.tasks.start(self._save_preferences(dialog)))
+        dialog.save_requested.connect(lambda: self._start_save(self._save_preferences(dialog)))
         accepted = await run_dialog(dialog)
         self.dialog = None
         return accepted
+
+    def _start_save(self, coro) -> None:
+        self.saving = self.window.tasks.start(coro)
 
     async def _save_preferences(self, dialog: NotificationPreferencesDialog) -> None:
         try:
@@ -104,7 +108,7 @@ class NotificationActions(QObject):
         setup = await call_core(self.setup.load, self.principal)
         dialog = ChannelSettingsDialog(setup, self.window.services.secrets.available()[0], self.window)
         self.dialog = dialog
-        dialog.save_requested.connect(lambda: self.window.tasks.start(self._save_channels(dialog)))
+        dialog.save_requested.connect(lambda: self._start_save(self._save_channels(dialog)))
         accepted = await run_dialog(dialog)
         self.dialog = None
         return accepted

@@ -108,7 +108,7 @@ class AlarmLoadPanel(QWidget):
         layout.addWidget(self.table, 1)
 
     async def refresh(self) -> None:
-        end = self.now()
+        end = self.now() + timedelta(milliseconds=1)  # the period is half-open: include what happened now
         start = end - timedelta(hours=int(self.period.currentData()))
         self.compute_button.setEnabled(False)
         try:

@@ -77,6 +77,7 @@ class AlarmRulesPanel(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
         self.dialog: RuleEditDialog | None = None
+        self.saving: asyncio.Task | None = None  # the last save, awaited by tests and on close
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -112,7 +113,7 @@ class AlarmRulesPanel(QWidget):
             return False
         dialog = RuleEditDialog(self.model.record_at(rows[0].row()), self)
         self.dialog = dialog
-        dialog.save_requested.connect(lambda: self.tasks.start(self.save(dialog)))
+        dialog.save_requested.connect(lambda: setattr(self, "saving", self.tasks.start(self.save(dialog))))
         accepted = await run_dialog(dialog)
         self.dialog = None
         return accepted
