@@ -104,11 +104,12 @@ class RuleEditDialog(QDialog):
         self.setWindowTitle(f"Edit rule {rule_id}")
         self.rule = rule
         form = QFormLayout(self)
-        intro = QLabel(getattr(rule, "description", "") or rule_id.replace("_", " "))
+        intro = QLabel(f"<b>{rule_id.replace('_', ' ')}</b>"
+                       + (f"<br>{getattr(rule, 'description', '')}" if getattr(rule, "description", "") else ""))
         intro.setWordWrap(True)
         form.addRow(intro)
-        self.threshold = self._number(getattr(rule, "threshold", None), 4)
-        self.deadband = self._number(getattr(rule, "deadband", None), 4)
+        self.threshold = self._number(getattr(rule, "threshold", None), 3)
+        self.deadband = self._number(getattr(rule, "deadband", None), 3)
         self.on_delay = self._number(getattr(rule, "on_delay_s", None), 1, suffix=" s")
         unit = ""
         metric = getattr(rule, "metric", None)
@@ -129,13 +130,20 @@ class RuleEditDialog(QDialog):
         self.priority.setCurrentIndex(self.priority.findData(getattr(rule, "priority")))
         form.addRow("Priority", self.priority)
         self.message = MessageArea()
+        self.message.setWordWrap(True)  # core's reasons are whole sentences
         form.addRow(self.message)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.save_button = self.buttons.addButton("Save rule", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.save_requested.emit)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
-        self.setMinimumWidth(460)
+        self.setMinimumWidth(520)
+
+    def show_refusal(self, reason: str) -> None:
+        """Show core's reason for refusing the change, growing the dialog so the whole reason is read."""
+        self.message.show_error(f"Refused: {reason}")
+        self.layout().activate()
+        self.resize(self.width(), self.sizeHint().height())
 
     @staticmethod
     def _number(value: float | None, decimals: int, suffix: str = "") -> QDoubleSpinBox | None:

@@ -52,7 +52,7 @@ def _figure(title: str) -> tuple[QWidget, QLabel]:
     font.setBold(True)
     value.setFont(font)
     layout.addWidget(caption)
-    layout.addWidget(value)
+    layout.addWidget(value, 0, Qt.AlignmentFlag.AlignLeft)  # a highlighted figure, not a full-width bar
     return box, value
 
 
@@ -97,8 +97,10 @@ class AlarmLoadPanel(QWidget):
         self.bad_actors = BadActorsModel(self)
         self.table = _table(self.bad_actors)
         self.message = MessageArea()
-        title = QLabel("Top 10 bad actors")
-        title.setObjectName("sectionTitle")
+        title = QLabel("Top 10 bad actors (most activations in the period)")
+        bold = title.font()
+        bold.setBold(True)
+        title.setFont(bold)
         layout = QVBoxLayout(self)
         layout.addWidget(self.message)
         layout.addLayout(controls)
@@ -127,6 +129,10 @@ class AlarmLoadPanel(QWidget):
         self.values["average"].setText(f"{r.average_per_operator_per_10min:.2f}")
         self.values["peak"].setText(f"{r.peak_per_operator_per_10min:g}")
         self.values["floods"].setText(f"{len(r.flood_windows)} ({r.percent_windows_in_flood:.1f} %)")
+        flood_colour = abnormal(Abnormal.WARNING)
+        self.values["floods"].setStyleSheet(
+            f"color: {flood_colour.text}; background: {flood_colour.background}; padding: 0 6px;"
+            if r.flood_windows else "")
         self.values["new"].setText(str(r.new_alarms))
         self.values["standing"].setText(str(len(r.standing_alarms)))
         self.values["chattering"].setText(str(len(r.chattering_alarms)))

@@ -127,7 +127,7 @@ class AlarmRulesPanel(QWidget):
         try:
             rule = await self._ask(UpdateAlarmRule(self.principal, dialog.rule.rule_id, **changes))
         except Exception as exc:  # refused with the reason (RuleValidationError, permission)
-            dialog.message.show_error(f"Refused: {exc}")
+            dialog.show_refusal(str(exc))
             return False
         finally:
             dialog.save_button.setEnabled(True)

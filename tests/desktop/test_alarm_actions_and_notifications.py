@@ -153,12 +153,11 @@ async def test_rule_edit_refused_with_the_reason_then_saved_and_audited_screensh
     assert not await panel.saving
     assert "deadband" in dialog.message.text()
     assert "not smaller than the range width" in dialog.message.text()
+    if SCREENSHOTS:
+        assert dialog.grab().save(str(SCREENSHOTS / "alarm_rule_editor.png"))
     rule = next(r for r in alarms.alarms.engine.rules if r.rule_id == "cell_temp_high")
     assert rule.threshold == 45.0  # nothing refused was applied
     dialog.deadband.setValue(3.0)
-    if SCREENSHOTS:
-        dialog.move(window.x() + 500, window.y() + 200)
-        assert dialog.grab().save(str(SCREENSHOTS / "alarm_rule_editor.png"))
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert await panel.saving
     await panel.tasks.idle()
