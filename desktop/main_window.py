@@ -12,6 +12,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QTabWidget, QToolBar, QWidget
 
 from core.alarms.messages import AlarmTransitionsPublished
+from core.notifications.runtime_messages import NotificationFailurePublished
 from core.auth.principal import Principal
 from core.auth.roles import Permission
 from core.fleet.context import FleetContext
@@ -22,6 +23,7 @@ from core.services import CoreServices
 from desktop.actions import ActionRegistry, ActionSpec
 from desktop.event_pump import EventPump
 from desktop.layout_store import LayoutStore, default_settings
+from desktop.notification_actions import NotificationActions
 from desktop.status_bar import ControlStatusBar
 from desktop.summary import database_summary
 from desktop.tasks import UiTasks, call_core
@@ -89,6 +91,7 @@ class MainWindow(QMainWindow):
         for spec in self._view_specs():
             self.add_view(spec, spec.permission is None or services.authorizer.allowed(principal, spec.permission))
         self._add_window_actions()
+        self.notifications = NotificationActions(self)
         self.registry.build_menus(self.menuBar(), MENU_ORDER)
         toolbar = QToolBar("Main")
         toolbar.setObjectName("toolbar.main")
@@ -120,7 +123,8 @@ class MainWindow(QMainWindow):
             ViewSpec("users", "Users", "Ctrl+4", Permission.MANAGE_USERS, lambda: UsersView(s, p)),
             ViewSpec("audit", "Audit", "Ctrl+5", Permission.VIEW_AUDIT, lambda: AuditView(s, p)),
             ViewSpec("alarms", "Alarms", "Ctrl+6", Permission.VIEW_FLEET, lambda: AlarmsView(
-                r, p, s.authorizer.allowed(p, Permission.HANDLE_ALARMS), s.clock.now)),
+                r, p, s.authorizer.allowed(p, Permission.HANDLE_ALARMS), s.clock.now,
+                can_edit_rules=s.authorizer.allowed(p, Permission.EDIT_ALARM_RULES))),
             ViewSpec("devices", "Devices", "Ctrl+7", Permission.MANAGE_DEVICES, lambda: DevicesView(s, p)),
             ViewSpec("schedules", "Schedules", "Ctrl+8", Permission.VIEW_FLEET, lambda: ScheduleEditorView(s, r, p, f)),
             ViewSpec("schedule_status", "Schedule status", "Ctrl+Shift+8", Permission.VIEW_FLEET,
@@ -183,7 +187,8 @@ class MainWindow(QMainWindow):
             self.registry.add_all(view.action_specs())
             view.use_actions(self.registry)
         for event_type, handler in ((RuntimeStateChanged, "on_runtime_state"), (Heartbeat, "on_heartbeat"),
-                                    (AlarmTransitionsPublished, "on_alarm_transitions")):
+                                    (AlarmTransitionsPublished, "on_alarm_transitions"),
+                                    (NotificationFailurePublished, "on_notification_failures")):
             if hasattr(view, handler):
                 self.pump.subscribe(event_type, getattr(view, handler))
         return view
@@ -199,6 +204,7 @@ class MainWindow(QMainWindow):
     async def refresh_all(self) -> None:
         """First load of every view, plus the status bar's database line."""
         self.status.show_database(await call_core(database_summary, self.services.db))
+        await self.notifications.load()
         await asyncio.gather(*(view.refresh() for view in self.views.values() if hasattr(view, "refresh")))
 
     async def idle(self) -> None:

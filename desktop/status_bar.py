@@ -28,10 +28,14 @@ class ControlStatusBar(QStatusBar):
         self.runtime_label = QLabel()
         self.user_label = QLabel(f"Signed in: {principal.username} ({principal.role.value})")
         self.keyring_label = QLabel(KEYRING_WARNING)
+        self.notifications_label = QLabel()  # failed alarm notifications: a failure is itself visible
         self._state = runtime_state
         self._last_beat = None
         for label in (self.database_label, self.runtime_label):
             self.addWidget(label)
+        self.addPermanentWidget(self.notifications_label)
+        self.notifications_label.setVisible(False)
+        self.notifications_label.setStyleSheet(_abnormal_style(Abnormal.WARNING))
         self.addPermanentWidget(self.keyring_label)
         self.addPermanentWidget(self.user_label)
         ok, message = keyring
@@ -43,6 +47,20 @@ class ControlStatusBar(QStatusBar):
     def show_database(self, summary: DatabaseSummary) -> None:
         self.database_label.setText(f"Database: {summary.one_line()}")
         self.database_label.setStyleSheet("" if summary.healthy else _abnormal_style(Abnormal.WARNING))
+
+    def show_failed_notifications(self, count: int) -> None:
+        """How many alarm notifications could not be delivered since start-up (hidden at zero)."""
+        self.notifications_label.setText(f"{count} notification{'s' if count != 1 else ''} failed")
+        self.notifications_label.setToolTip("Alarm notifications that could not be delivered: "
+                                            "see Alarms › Notifications")
+        self.notifications_label.setVisible(count > 0)
+
+    def show_notification_problems(self, problems: tuple[str, ...]) -> None:
+        """Channels the runtime had to leave out (shown as a warning until the set-up is fixed)."""
+        if problems:
+            self.notifications_label.setText("Notification set-up incomplete")
+            self.notifications_label.setToolTip("\n".join(problems))
+        self.notifications_label.setVisible(bool(problems) or self.notifications_label.text().endswith("failed"))
 
     # Event-pump subscribers: one call per drained batch; only the newest event matters.
     def on_runtime_state(self, events: Sequence[RuntimeStateChanged]) -> None:

@@ -23,6 +23,8 @@ from core.alarms.messages import (
     AcknowledgeAlarms,
     AlarmTransitionsPublished,
     CommentAlarm,
+    ComputeAlarmLoad,
+    ListAlarmRules,
     ListActiveAlarms,
     QueryAlarmHistory,
     ReturnAlarmsToService,
@@ -96,6 +98,8 @@ class AlarmRuntimeService:
                 priority=m.priority),
             ListActiveAlarms: lambda m: self.alarms.active(m.actor, m.include_suppressed),
             QueryAlarmHistory: lambda m: self.alarms.history(m.actor, m.filter),
+            ListAlarmRules: lambda m: self.alarms.rules(m.actor),
+            ComputeAlarmLoad: lambda m: self.alarms.alarm_load(m.actor, m.period_start, m.period_end, m.operators),
         }
         for message_type, handler in handlers.items():
             runtime.register(message_type, self._in_thread(handler))

@@ -85,3 +85,20 @@ class AlarmTransitionsPublished:
     transitions: tuple[AlarmTransition, ...]
     annunciated_count: int
     unacked_critical_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListAlarmRules:
+    """Answers with the rules in force (tuple[AlarmRule, ...])."""
+
+    actor: Principal
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeAlarmLoad:
+    """Answers with the EEMUA 191 figures (AlarmLoadReport) for [period_start, period_end)."""
+
+    actor: Principal
+    period_start: datetime
+    period_end: datetime
+    operators: int = 1

@@ -109,6 +109,7 @@ class NotificationDispatcher:
 
     def __init__(self, channels: Iterable[NotificationChannel], clock: Clock, retry: RetryPolicy = RetryPolicy(), *,
                  scheduler: Scheduler | None = None, on_event: Callable[[DispatcherEvent], None] | None = None,
+                 on_attempt: Callable[[DeliveryRecord, bool], None] | None = None,
                  attempt_timeout_s: float = 120.0, max_queued: int = 10_000, history: int = 10_000) -> None:
         self._lanes: dict[str, _Lane] = {}
         for channel in channels:
@@ -122,6 +123,7 @@ class NotificationDispatcher:
         self._retry = retry
         self._scheduler = scheduler or ClockScheduler()
         self._on_event = on_event
+        self._on_attempt = on_attempt  # (record, final): for a persistent delivery log
         self._attempt_timeout_s = float(attempt_timeout_s)
         self._max_queued = int(max_queued)
         self._lock = threading.Lock()  # guards the histories, read from GUI threads
@@ -233,9 +235,15 @@ class NotificationDispatcher:
         except Exception as exc:
             result = DeliveryResult.failure(f"{name} raised {exc!r}", True)
         at = self._clock.now()
+        record = DeliveryRecord(job.notification, name, attempt, at, result.ok, None if result.ok else result.detail)
         with self._lock:
-            self._log.append(DeliveryRecord(job.notification, name, attempt, at, result.ok,
-                                            None if result.ok else result.detail))
+            self._log.append(record)
+        if self._on_attempt is not None:
+            final = result.ok or not result.retryable or attempt >= self._retry.max_attempts
+            try:
+                self._on_attempt(record, final)
+            except Exception:  # a listener's bug must not stop deliveries
+                log.exception("on_attempt listener raised for %r", record)
         if result.ok:
             event = NotificationDelivered(job.notification, name, attempt, at)
             with self._lock:

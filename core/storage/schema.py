@@ -6,6 +6,7 @@ from core.auth import tables as _auth  # noqa: F401
 from core.devices import tables as _devices  # noqa: F401
 from core.fleet import tables as _fleet  # noqa: F401
 from core.groups import tables as _groups  # noqa: F401
+from core.notifications import tables as _notifications  # noqa: F401
 from core.schedules import tables as _schedules  # noqa: F401
 from core.telemetry import tables as _telemetry  # noqa: F401
 from core.storage.base import Base

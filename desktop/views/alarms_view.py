@@ -1,5 +1,6 @@
 """The alarm view: the active list (priority, then newest first) with filters, acknowledge many, shelve,
-comment; and the searchable history of every transition. All actions go through the runtime to
+comment, unshelve, out of service / return to service for a device; the searchable history of every
+transition; the EEMUA 191 alarm load; the notification delivery log; and, for admins, the rule editor. All actions go through the runtime to
 AlarmService, which checks permission and audits; the view only shows the outcome.
 """
 
@@ -16,16 +17,19 @@ from PySide6.QtWidgets import (
 )
 
 from core.alarms.messages import (
-    AcknowledgeAlarms, AlarmTransitionsPublished, CommentAlarm, ListActiveAlarms, QueryAlarmHistory, ShelveAlarm,
+    AcknowledgeAlarms, AlarmTransitionsPublished, CommentAlarm, ListActiveAlarms, QueryAlarmHistory,
+    ReturnAlarmsToService, SetAlarmsOutOfService, ShelveAlarm, UnshelveAlarm,
 )
+from core.alarms.states import AlarmState
 from core.alarms.priorities import Priority
 from core.alarms.sql_store import AlarmHistoryFilter
 from core.alarms.transitions import ActiveAlarm
 from core.auth.principal import Principal
 from core.runtime.runtime import Runtime
-from desktop.dialogs.alarm_dialogs import CommentDialog, ShelveDialog
+from core.notifications.runtime_messages import NotificationFailurePublished
+from desktop.dialogs.alarm_dialogs import CommentDialog, OutOfServiceDialog, ShelveDialog
 from desktop.tasks import UiTasks, run_dialog
-from desktop.views.alarms_model import UNACKED, AlarmHistoryModel, AlarmListFilter, AlarmsTableModel
+from desktop.views.alarms_model import UNACKED, AlarmHistoryModel, AlarmListFilter, AlarmsTableModel, device_of
 from desktop.widgets.message_area import MessageArea
 
 TIME_RANGES = (("Any time", None), ("Last hour", 1), ("Last 24 h", 24), ("Last 7 days", 24 * 7))
@@ -51,8 +55,12 @@ class AlarmsView(QWidget):
 
     def __init__(self, runtime: Runtime, principal: Principal, can_act: bool,
                  now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, can_edit_rules: bool = False) -> None:
         super().__init__(parent)
+        from desktop.views.alarm_load_panel import AlarmLoadPanel
+        from desktop.views.alarm_rules_panel import AlarmRulesPanel
+        from desktop.views.notification_log_panel import NotificationLogPanel
+
         self.runtime = runtime
         self.principal = principal
         self.can_act = can_act
@@ -83,6 +91,12 @@ class AlarmsView(QWidget):
         self.ack_button = QPushButton("Acknowledge selected")
         self.shelve_button = QPushButton("Shelve…")
         self.comment_button = QPushButton("Comment…")
+        self.unshelve_button = QPushButton("Unshelve")
+        self.out_of_service_button = QPushButton("Out of service…")
+        self.return_button = QPushButton("Return to service")
+        self.unshelve_button.clicked.connect(lambda: self.tasks.start(self.unshelve_selected()))
+        self.out_of_service_button.clicked.connect(lambda: self.tasks.start(self.out_of_service_interactive()))
+        self.return_button.clicked.connect(lambda: self.tasks.start(self.return_selected_to_service()))
         self.ack_button.clicked.connect(lambda: self.tasks.start(self.acknowledge_selected()))
         self.shelve_button.clicked.connect(lambda: self.tasks.start(self.shelve_interactive()))
         self.comment_button.clicked.connect(lambda: self.tasks.start(self.comment_interactive()))
@@ -98,7 +112,7 @@ class AlarmsView(QWidget):
             filters.addWidget(w)
         filters.addWidget(self.device_filter, 1)
         buttons = QHBoxLayout()
-        for b in (self.ack_button, self.shelve_button, self.comment_button):
+        for b in self._action_buttons():
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(self.count_label)
@@ -126,7 +140,14 @@ class AlarmsView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(active, "Active")
         self.tabs.addTab(history, "History")
-        self.tabs.currentChanged.connect(lambda i: i == 1 and self.tasks.start(self.load_history()))
+        self.load_panel = AlarmLoadPanel(runtime, principal, now)
+        self.notifications_panel = NotificationLogPanel(runtime, principal)
+        self.rules_panel = AlarmRulesPanel(runtime, principal) if can_edit_rules else None
+        self.tabs.addTab(self.load_panel, "Alarm load")
+        self.tabs.addTab(self.notifications_panel, "Notifications")
+        if self.rules_panel is not None:
+            self.tabs.addTab(self.rules_panel, "Rules")
+        self.tabs.currentChanged.connect(self._tab_opened)
         title = QLabel("Alarms")
         title.setObjectName("viewTitle")
         layout = QVBoxLayout(self)
@@ -134,6 +155,21 @@ class AlarmsView(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.tabs, 1)
         self._update_buttons()
+
+    def _action_buttons(self) -> tuple[QPushButton, ...]:
+        return (self.ack_button, self.shelve_button, self.unshelve_button, self.comment_button,
+                self.out_of_service_button, self.return_button)
+
+    def _tab_opened(self, index: int) -> None:
+        widget = self.tabs.widget(index)
+        if index == 1:
+            self.tasks.start(self.load_history())
+        elif widget is not None and hasattr(widget, "refresh") and widget is not self.tabs.widget(0):
+            self.tasks.start(widget.refresh())
+
+    def show_tab(self, widget: QWidget) -> None:
+        """Bring one of the alarm tabs forward (it loads when opened)."""
+        self.tabs.setCurrentWidget(widget)
 
     # -- reading ---------------------------------------------------------------------------------
     def current_filter(self) -> AlarmListFilter:
@@ -213,13 +249,30 @@ class AlarmsView(QWidget):
             self.unacked_critical_changed.emit(events[-1].unacked_critical_count)
             self._refresh_soon.start()
 
+    def on_notification_failures(self, events: Sequence[NotificationFailurePublished]) -> None:
+        """Pump subscriber: a notification was given up on; the Notifications tab says which and why."""
+        self.notifications_panel.on_notification_failures(events)
+        if events:
+            self.message.show_warning(f"{len(events)} alarm notification(s) could not be delivered: "
+                                      "see the Notifications tab.")
+
     # -- acting ----------------------------------------------------------------------------------
+    def selected_alarms(self) -> list[ActiveAlarm]:
+        return [self.model.alarm_at(i.row()) for i in self.table.selectionModel().selectedRows()]
+
     def _update_buttons(self) -> None:
-        n = len(self.selected_ids())
+        selected = self.selected_alarms()
+        n = len(selected)
+        one = selected[0] if n == 1 else None
         self.ack_button.setEnabled(self.can_act and n > 0)
-        self.shelve_button.setEnabled(self.can_act and n == 1)
+        self.shelve_button.setEnabled(self.can_act and one is not None and one.state is not AlarmState.SHELVED
+                                      and one.state is not AlarmState.OUT_OF_SERVICE)
+        self.unshelve_button.setEnabled(self.can_act and one is not None and one.state is AlarmState.SHELVED)
         self.comment_button.setEnabled(self.can_act and n == 1)
-        for b in (self.ack_button, self.shelve_button, self.comment_button):
+        self.out_of_service_button.setEnabled(self.can_act)
+        self.return_button.setEnabled(self.can_act and one is not None
+                                      and one.state is AlarmState.OUT_OF_SERVICE)
+        for b in self._action_buttons():
             b.setVisible(self.can_act)
 
     async def _act(self, message: object, done: str) -> bool:
@@ -246,6 +299,34 @@ class AlarmsView(QWidget):
 
     async def comment(self, alarm_id: str, text: str) -> bool:
         return await self._act(CommentAlarm(self.principal, alarm_id, text), f"Comment added to {alarm_id}.")
+
+    async def unshelve_selected(self) -> bool:
+        alarms = self.selected_alarms()
+        if len(alarms) != 1:
+            return False
+        return await self._act(UnshelveAlarm(self.principal, alarms[0].alarm_id), f"Unshelved {alarms[0].alarm_id}.")
+
+    async def set_out_of_service(self, device_id: str, reason: str) -> bool:
+        return await self._act(SetAlarmsOutOfService(self.principal, device_id, reason),
+                               f"Alarms of {device_id} are out of service.")
+
+    async def return_to_service(self, device_id: str) -> bool:
+        return await self._act(ReturnAlarmsToService(self.principal, device_id),
+                               f"Alarms of {device_id} are back in service.")
+
+    async def return_selected_to_service(self) -> bool:
+        alarms = self.selected_alarms()
+        if len(alarms) != 1:
+            return False
+        return await self.return_to_service(device_of(alarms[0].source_id))
+
+    async def out_of_service_interactive(self) -> None:
+        alarms = self.selected_alarms()
+        dialog = OutOfServiceDialog(device_of(alarms[0].source_id) if alarms else "", self)
+        self.out_of_service_dialog = dialog
+        if await run_dialog(dialog):
+            device_id, reason = dialog.values()
+            await self.set_out_of_service(device_id, reason)
 
     async def shelve_interactive(self) -> None:
         ids = self.selected_ids()
