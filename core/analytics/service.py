@@ -1,0 +1,106 @@
+"""AnalyticsService: the one entry point for fleet analytics and report exports, with permissions and audit.
+
+Reading analytics needs VIEW_HISTORY; money figures (a price series given) need VIEW_FINANCIALS as well
+(viewers see energy, not cost). Exports are audited ("report.export"), as the brief asks of every export.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from core.analytics.activity import alarm_activations, schedule_adherence
+from core.analytics.anomalies import daily_energy_anomalies
+from core.analytics.devices import device_groups
+from core.analytics.model import AnalyticsRequest, DeviceDay, DeviceTotals, FleetAnalytics
+from core.analytics.period import Period
+from core.analytics.rollup_queries import available_minutes, daily_energy_and_soc, period_minutes, priced_energy
+from core.analytics.soh_trend import daily_soh
+from core.analytics.statistics import summary_statistics
+from core.audit.trail import AuditResult, AuditTrail
+from core.auth.authorizer import Authorizer
+from core.auth.principal import Principal
+from core.auth.roles import Permission
+from core.clock import Clock
+from core.storage.database import Database
+
+
+class AnalyticsService:
+    def __init__(self, db: Database, audit: AuditTrail, authorizer: Authorizer, clock: Clock) -> None:
+        self.db = db
+        self.audit = audit
+        self.authorizer = authorizer
+        self.clock = clock
+
+    def compute(self, actor: Principal, request: AnalyticsRequest) -> FleetAnalytics:
+        """Totals per device, figures per device and day, anomalies and summary statistics for `request`."""
+        self.authorizer.require(actor, Permission.VIEW_HISTORY, "analytics")
+        if request.buy_prices is not None or request.sell_prices is not None:
+            self.authorizer.require(actor, Permission.VIEW_FINANCIALS, "analytics")
+        period = request.period
+        now = self.clock.now()
+        with self.db.engine.connect() as conn:
+            groups = device_groups(conn, request)
+            ids = list(groups)
+            daily = daily_energy_and_soc(conn, period, ids)
+            soh = daily_soh(conn, period, ids)
+            minutes = available_minutes(conn, period, ids, now)
+            adherence = schedule_adherence(conn, period, ids)
+            alarms = alarm_activations(conn, period, ids)
+            cost, revenue, unpriced = {}, {}, 0.0
+            if request.buy_prices is not None:
+                cost, out_buy = priced_energy(conn, period, ids, request.buy_prices, "energy_charged_kwh")
+                revenue, out_sell = priced_energy(conn, period, ids, request.revenue_prices, "energy_discharged_kwh")
+                unpriced = out_buy + out_sell
+        days = _device_days(period, daily, soh)
+        total_minutes = period_minutes(period, now)
+        per_device: dict[str, list[DeviceDay]] = defaultdict(list)
+        for d in days:
+            per_device[d.device_id].append(d)
+        priced = request.buy_prices is not None
+        totals = []
+        for device_id, group in groups.items():
+            mine = per_device.get(device_id, [])
+            socs = [d for d in mine if d.soc_avg_pct is not None]
+            sohs = [d.soh_avg_pct for d in mine if d.soh_avg_pct is not None]
+            entries, ok = adherence.get(device_id, (0, 0))
+            totals.append(DeviceTotals(
+                device_id=device_id, group=group,
+                charged_kwh=sum(d.charged_kwh for d in mine), discharged_kwh=sum(d.discharged_kwh for d in mine),
+                cost=cost.get(device_id, 0.0) if priced else None, revenue=revenue.get(device_id, 0.0) if priced else None,
+                availability_pct=100.0 * minutes.get(device_id, 0) / total_minutes if total_minutes else 0.0,
+                soc_min_pct=min((d.soc_min_pct for d in socs if d.soc_min_pct is not None), default=None),
+                soc_avg_pct=sum(d.soc_avg_pct for d in socs) / len(socs) if socs else None,  # days weigh equally
+                soc_max_pct=max((d.soc_max_pct for d in socs if d.soc_max_pct is not None), default=None),
+                soh_first_pct=sohs[0] if sohs else None, soh_last_pct=sohs[-1] if sohs else None,
+                schedule_entries=entries, schedule_entries_ok=ok, alarm_activations=alarms.get(device_id, 0),
+            ))
+        currency = request.buy_prices.currency if request.buy_prices is not None else "EUR"
+        notes = []
+        if not priced:
+            notes.append("no price series given: cost and revenue are not computed")
+        elif unpriced > 0:
+            notes.append(f"{unpriced:,.1f} kWh fell outside the price series and is not priced")
+        return FleetAnalytics(request, now, tuple(totals), tuple(days), tuple(daily_energy_anomalies(days)),
+                              summary_statistics(totals, currency), currency, unpriced, tuple(notes))
+
+    def record_export(self, actor: Principal, report: str, path: str, fmt: str, period: Period | None,
+                      rows: int, result: AuditResult = AuditResult.SUCCESS, error: str = "") -> None:
+        """Audit one report export (the file's path is the resource)."""
+        self.authorizer.require(actor, Permission.EXPORT_REPORTS, f"report:{report}")
+        detail = {"report": report, "format": fmt, "rows": rows}
+        if period is not None:
+            detail |= {"period_start": period.start.isoformat(), "period_end": period.end.isoformat()}
+        if error:
+            detail["error"] = error
+        with self.db.session() as s:
+            self.audit.append(s, actor, "report.export", path, result, detail)
+
+
+def _device_days(period: Period, daily: dict, soh: dict) -> list[DeviceDay]:
+    """One DeviceDay per (device, day) that has energy/SoC rollups or a SoH reading, by device then day."""
+    out = []
+    for device_id, day in sorted(set(daily) | set(soh)):
+        e = daily.get((device_id, day), {})
+        out.append(DeviceDay(device_id, day, e.get("charged_kwh", 0.0), e.get("discharged_kwh", 0.0),
+                             e.get("soc_min_pct"), e.get("soc_avg_pct"), e.get("soc_max_pct"), soh.get((device_id, day))))
+    return out

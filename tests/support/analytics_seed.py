@@ -1,0 +1,101 @@
+"""A small, hand-checkable fleet history for analytics and report tests (SQLite and PostgreSQL).
+
+Two registered devices over two UTC days, 2026-03-02 and 2026-03-03, one raw sample a minute:
+- bess-a (site North): each day charges at 60 kW from 00:00 to 01:00 (60 kWh) and discharges at 100 kW from
+  12:00 to 12:30 (50 kWh); SoC 40 % on day 1 and 60 % on day 2; SoH 95.0 then 94.5. Reports every minute.
+- bess-b (site South): day 1 charges at 30 kW from 00:00 to 01:00 (30 kWh), SoC 80 %, SoH 90 %; silent on
+  day 2 (availability 50 %).
+Plus two acknowledged schedule entries of bess-a (one ok, one failed) and three alarm activations on bess-a
+(one on a pack, one after the period), and a status change for each device.
+Rollups are computed by core.telemetry.rollups from the raw rows, as in production.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import insert
+
+from core.alarms.tables import AlarmTransitionRow
+from core.devices.tables import DeviceRow
+from core.fleet.tables import SiteRow
+from core.schedules.model import Mode, ScheduleEntry
+from core.schedules.records import entries_to_json
+from core.schedules.tables import ScheduleAckRow, ScheduleDeliveryRow, ScheduleRow
+from core.storage.database import Database
+from core.telemetry.rollups import Rollups
+from core.telemetry.tables import status_changes, telemetry_raw
+from core.telemetry.timecodes import to_epoch_ms
+
+DAY1 = datetime(2026, 3, 2, tzinfo=timezone.utc)
+DAY2 = DAY1 + timedelta(days=1)
+END = DAY2 + timedelta(days=1)
+DEVICES = {"bess-a": "North", "bess-b": "South"}
+
+
+def _power_a(minute_of_day: int) -> float:
+    if minute_of_day < 60:
+        return -60.0
+    if 720 <= minute_of_day < 750:
+        return 100.0
+    return 0.0
+
+
+def _raw_rows() -> list[dict]:
+    rows = []
+    for day_index, day in enumerate((DAY1, DAY2)):
+        for minute in range(24 * 60):
+            ts = to_epoch_ms(day + timedelta(minutes=minute))
+            rows.append({"device_id": "bess-a", "ts_ms": ts, "power_kw": _power_a(minute), "mode": 0,
+                         "soc_pct": 40.0 + 20.0 * day_index, "soh_pct": 95.0 - 0.5 * day_index,
+                         "voltage_v": 800.0, "current_a": 0.0, "temp_c": 25.0})
+            if day_index == 0:
+                rows.append({"device_id": "bess-b", "ts_ms": ts, "power_kw": -30.0 if minute < 60 else 0.0,
+                             "mode": 0, "soc_pct": 80.0, "soh_pct": 90.0, "voltage_v": 790.0, "current_a": 0.0,
+                             "temp_c": 24.0})
+    return rows
+
+
+def seed_fleet_history(db: Database) -> None:
+    made = DAY1 - timedelta(days=30)
+    with db.session() as s:
+        sites = {name: SiteRow(name=name, created_at=made) for name in sorted(set(DEVICES.values()))}
+        s.add_all(sites.values())
+        s.flush()
+        for device_id, site in DEVICES.items():
+            s.add(DeviceRow(device_id=device_id, name=f"Unit {device_id[-1].upper()}", site_id=sites[site].id,
+                            kind="bess", capacity_kwh=200.0, max_charge_kw=100.0, max_discharge_kw=100.0,
+                            address=f"mqtt://broker:1883/{device_id}", active=True, created_at=made))
+        entries = (ScheduleEntry(DAY1 + timedelta(hours=12), DAY1 + timedelta(hours=12, minutes=30), Mode.DISCHARGE, 100.0),
+                   ScheduleEntry(DAY2 + timedelta(hours=12), DAY2 + timedelta(hours=12, minutes=30), Mode.DISCHARGE, 100.0))
+        schedule = ScheduleRow(schedule_id="sch-seed", version=1, target_kind="device", target_id="bess-a",
+                               state="distributed", source="manual", created_by="chief", approved_by="chief",
+                               created_at=made, approved_at=made, distributed_at=made,
+                               entries_json=entries_to_json(entries))
+        s.add(schedule)
+        s.flush()
+        s.add(ScheduleDeliveryRow(schedule_row_id=schedule.id, device_id="bess-a", state="deviating", sent_at=made,
+                                  acked_entries=2))
+        s.add_all([
+            ScheduleAckRow(schedule_id="sch-seed", version=1, device_id="bess-a", entry_index=0, actual_rate_kw=100.0,
+                           started_at=entries[0].start, ended_at=entries[0].end, ok=True, received_at=entries[0].end),
+            ScheduleAckRow(schedule_id="sch-seed", version=1, device_id="bess-a", entry_index=1, actual_rate_kw=0.0,
+                           started_at=entries[1].start, ended_at=entries[1].end, ok=False, error="inverter trip",
+                           received_at=entries[1].end),
+        ])
+
+        def alarm(source: str, at: datetime, rule: str = "cell_temp_high") -> AlarmTransitionRow:
+            return AlarmTransitionRow(alarm_id=f"{rule}:{source}", rule_id=rule, source_id=source, from_state="NORMAL",
+                                      to_state="UNACK", at=at, priority="warning", cause="condition_active")
+
+        s.add_all([alarm("bess-a", DAY1 + timedelta(hours=3)), alarm("bess-a", DAY2 + timedelta(hours=3)),
+                   alarm("bess-a/pack3", DAY2 + timedelta(hours=4), "cell_voltage_high"),
+                   alarm("bess-a", END + timedelta(hours=1))])
+    with db.engine.begin() as conn:
+        conn.execute(insert(telemetry_raw), _raw_rows())
+        conn.execute(insert(status_changes), [
+            {"device_id": "bess-a", "at_ms": to_epoch_ms(DAY1), "online": True, "reason": "connected"},
+            {"device_id": "bess-b", "at_ms": to_epoch_ms(DAY1), "online": True, "reason": "connected"},
+            {"device_id": "bess-b", "at_ms": to_epoch_ms(DAY2), "online": False, "reason": "last will"},
+        ])
+    Rollups(db).rollup_window(DAY1, END)
