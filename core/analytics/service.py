@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from datetime import timedelta
+
+from core.alarms.alarm_load import AlarmLoadReport, compute_alarm_load
+from core.alarms.sql_store import AlarmHistoryFilter, SqlAlarmStore
 from core.analytics.activity import alarm_activations, schedule_adherence
+from core.analytics.execution import ExecutedEntry, executed_entries
+from core.analytics.fleet_state import DeviceState, fleet_state_at
 from core.analytics.anomalies import daily_energy_anomalies
 from core.analytics.devices import device_groups
 from core.analytics.model import AnalyticsRequest, DeviceDay, DeviceTotals, FleetAnalytics
@@ -22,6 +28,10 @@ from core.auth.principal import Principal
 from core.auth.roles import Permission
 from core.clock import Clock
 from core.storage.database import Database
+
+
+STANDING_LOOKBACK = timedelta(days=30)
+MAX_TRANSITIONS = 1_000_000  # a journal bigger than this over one period is a flood beyond any report's use
 
 
 class AnalyticsService:
@@ -82,6 +92,27 @@ class AnalyticsService:
             notes.append(f"{unpriced:,.1f} kWh fell outside the price series and is not priced")
         return FleetAnalytics(request, now, tuple(totals), tuple(days), tuple(daily_energy_anomalies(days)),
                               summary_statistics(totals, currency), currency, unpriced, tuple(notes))
+
+    def fleet_state(self, actor: Principal, request: AnalyticsRequest) -> list[DeviceState]:
+        """Every device in scope as it stood at the end of the period (or now, if that is earlier)."""
+        self.authorizer.require(actor, Permission.VIEW_HISTORY, "analytics")
+        at = min(request.period.end, self.clock.now())
+        with self.db.engine.connect() as conn:
+            return fleet_state_at(conn, device_groups(conn, request), at)
+
+    def executed_entries(self, actor: Principal, request: AnalyticsRequest) -> list[ExecutedEntry]:
+        """Schedule entries starting in the period, planned against acknowledged."""
+        self.authorizer.require(actor, Permission.VIEW_HISTORY, "schedules")
+        with self.db.engine.connect() as conn:
+            return executed_entries(conn, request.period, list(device_groups(conn, request)), self.clock.now())
+
+    def alarm_load(self, actor: Principal, period: Period, operators: int = 1) -> AlarmLoadReport:
+        """EEMUA 191 figures of the alarm journal over the period (standing alarms looked for up to
+        STANDING_LOOKBACK before it)."""
+        self.authorizer.require(actor, Permission.VIEW_HISTORY, "alarms")
+        flt = AlarmHistoryFilter(since=period.start - STANDING_LOOKBACK, until=period.end, limit=MAX_TRANSITIONS)
+        transitions = SqlAlarmStore(self.db).history(flt)
+        return compute_alarm_load(transitions, period.start, period.end, operators)
 
     def record_export(self, actor: Principal, report: str, path: str, fmt: str, period: Period | None,
                       rows: int, result: AuditResult = AuditResult.SUCCESS, error: str = "") -> None:
