@@ -7,6 +7,7 @@ from core.runtime.runtime import Runtime
 from core.services import CoreServices
 from gridroom.alarm_runtime import AlarmRuntimeService
 from gridroom.fleet_runtime import FleetService, FleetSettings
+from gridroom.report_runtime import ScheduledReportsService
 
 
 def build_runtime(services: CoreServices, fleet: FleetService | None = None) -> Runtime:
@@ -19,6 +20,7 @@ def build_runtime(services: CoreServices, fleet: FleetService | None = None) -> 
         fleet.command_outcome_listeners.append(alarms.on_command_outcome)
         fleet.context.alarm_count = lambda: alarms.alarms.annunciated_count
         runtime.add_service(alarms)
+    runtime.add_service(ScheduledReportsService(services))
     return runtime
 
 
