@@ -26,6 +26,7 @@ from desktop.status_bar import ControlStatusBar
 from desktop.summary import database_summary
 from desktop.tasks import UiTasks, call_core
 from desktop.views.alarms_view import AlarmsView
+from desktop.views.analytics_view import AnalyticsView
 from desktop.views.audit_view import AuditView
 from desktop.views.battery_view import BatteryView
 from desktop.views.device_detail_view import DeviceDetailView
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
             ViewSpec("alarms", "Alarms", "Ctrl+6", Permission.VIEW_FLEET, lambda: AlarmsView(
                 r, p, s.authorizer.allowed(p, Permission.HANDLE_ALARMS), s.clock.now)),
             ViewSpec("devices", "Devices", "Ctrl+7", Permission.MANAGE_DEVICES, lambda: DevicesView(s, p)),
+            ViewSpec("analytics", "Analytics", "Ctrl+0", Permission.VIEW_HISTORY, lambda: AnalyticsView(s, p)),
         ]
 
     def _connect_fleet_views(self) -> None:

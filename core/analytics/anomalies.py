@@ -22,6 +22,8 @@ from core.analytics.model import Anomaly, DeviceDay
 Z_THRESHOLD = 3.5  # Iglewicz and Hoaglin's recommended cut-off
 MIN_POINTS = 5
 MIN_DEVIATION_KWH = 1.0  # a 0.2 kWh wobble of an idle device is not worth an operator's look
+# Nor is 3 % more than usual on a steady unit: with very regular days the MAD is tiny and z alone would flag it.
+MIN_RELATIVE_DEVIATION = 0.10
 
 
 def robust_z(values: Sequence[float]) -> np.ndarray:
@@ -62,7 +64,8 @@ def daily_energy_anomalies(days: Sequence[DeviceDay], threshold: float = Z_THRES
         median = float(np.median(values))
         for i, z in outliers(values, threshold):
             d = group[i]
-            if abs(d.throughput_kwh - median) < MIN_DEVIATION_KWH:
+            deviation = abs(d.throughput_kwh - median)
+            if deviation < MIN_DEVIATION_KWH or deviation < MIN_RELATIVE_DEVIATION * abs(median):
                 continue
             key = (d.device_id, d.day)
             if key not in found or abs(z) > abs(found[key].robust_z):

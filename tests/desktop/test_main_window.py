@@ -25,13 +25,13 @@ async def _window(qtbot, services, principal, settings, runtime=None) -> MainWin
 
 async def test_admin_gets_every_view_as_a_tabbed_dock(qtbot, sqlite_services, admin, layout_settings):
     window = await _window(qtbot, sqlite_services, admin, layout_settings)
-    assert set(window.docks) == {"fleet", "device", "battery", "users", "audit", "alarms", "devices"}
+    assert set(window.docks) == {"fleet", "device", "battery", "users", "audit", "alarms", "devices", "analytics"}
     assert window.tabifiedDockWidgets(window.docks["fleet"])  # tabbed together
     for action_id in ("view.users", "view.audit", "users.create", "audit.verify", "audit.export_csv"):
         assert window.registry.action(action_id).isEnabled(), action_id
     shortcuts = {v: window.registry.action(f"view.{v}").shortcut().toString() for v in window.docks}
     assert shortcuts == {"fleet": "Ctrl+1", "device": "Ctrl+2", "battery": "Ctrl+3", "users": "Ctrl+4", "audit": "Ctrl+5",
-                         "alarms": "Ctrl+6", "devices": "Ctrl+7"}
+                         "alarms": "Ctrl+6", "devices": "Ctrl+7", "analytics": "Ctrl+0"}
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&File", "&View", "Co&mmands", "&Users", "&Devices", "&Audit", "&Help"]
     window.registry.action("view.audit").trigger()

@@ -119,3 +119,5 @@ def test_a_device_far_from_the_fleet_on_one_day_is_flagged():
 def test_too_few_points_or_tiny_deviations_flag_nothing():
     assert daily_energy_anomalies(_days("bess-a", [1, 1, 900])) == []
     assert daily_energy_anomalies(_days("bess-a", [0.0, 0.0, 0.0, 0.0, 0.0, 0.4])) == []
+    # A very steady unit: 5 % more one day is a large robust z but not worth a look.
+    assert daily_energy_anomalies(_days("bess-a", [1000, 1000.5, 999.5, 1000.2, 999.8, 1050])) == []
