@@ -42,7 +42,7 @@ async def test_admin_gets_every_view_as_a_tabbed_dock(qtbot, sqlite_services, ad
 async def test_non_admins_see_admin_actions_disabled(qtbot, sqlite_services, admin, layout_settings, role):
     person = make_user(sqlite_services, admin, "pat", role)
     window = await _window(qtbot, sqlite_services, person, layout_settings)
-    assert set(window.docks) == {"fleet", "device", "battery", "alarms"}
+    assert set(window.docks) == {"fleet", "device", "battery", "alarms", "analytics"}  # every role may view history
     assert not window.registry.action("view.users").isEnabled()
     assert not window.registry.action("view.audit").isEnabled()
     assert window.registry.action("view.fleet").isEnabled()
