@@ -28,6 +28,7 @@ from desktop.status_bar import ControlStatusBar
 from desktop.summary import database_summary
 from desktop.tasks import UiTasks, call_core
 from desktop.views.alarms_view import AlarmsView
+from desktop.views.analytics_view import AnalyticsView
 from desktop.views.audit_view import AuditView
 from desktop.views.battery_view import BatteryView
 from desktop.views.device_detail_view import DeviceDetailView
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
             ViewSpec("schedules", "Schedules", "Ctrl+8", Permission.VIEW_FLEET, lambda: ScheduleEditorView(s, r, p, f)),
             ViewSpec("schedule_status", "Schedule status", "Ctrl+Shift+8", Permission.VIEW_FLEET,
                      lambda: ScheduleStatusView(s, p, f)),
+            ViewSpec("analytics", "Analytics", "Ctrl+0", Permission.VIEW_HISTORY, lambda: AnalyticsView(s, p)),
         ]
 
     def _connect_fleet_views(self) -> None:

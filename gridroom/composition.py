@@ -8,6 +8,7 @@ from core.services import CoreServices
 from gridroom.alarm_runtime import AlarmRuntimeService
 from gridroom.fleet_runtime import FleetService, FleetSettings
 from gridroom.notification_runtime import NotificationRuntimeService
+from gridroom.report_runtime import ScheduledReportsService
 
 
 def build_runtime(services: CoreServices, fleet: FleetService | None = None) -> Runtime:
@@ -21,6 +22,7 @@ def build_runtime(services: CoreServices, fleet: FleetService | None = None) -> 
         fleet.context.alarm_count = lambda: alarms.alarms.annunciated_count
         runtime.add_service(alarms)
         runtime.add_service(NotificationRuntimeService(services, alarms.alarms))
+    runtime.add_service(ScheduledReportsService(services))
     return runtime
 
 

@@ -15,7 +15,7 @@ from reportlab.platypus import Spacer
 from reports.exports import write_json_document, write_records_csv
 from reports.meta import ReportMeta
 from reports.pdf.charts import line_chart
-from reports.pdf.document import content_width, heading, no_data, render_pdf
+from reports.pdf.document import content_width, heading, no_data, paragraph, render_pdf
 from reports.pdf.tables import Column, Figure, Level, data_table, figures_table, format_number
 
 TITLE = "Energy and availability"
@@ -42,12 +42,33 @@ class DailyEnergy:
 
 
 @dataclass(frozen=True)
+class ReportAnomaly:
+    device_id: str
+    day: date
+    value_kwh: float  # the day's throughput (charged + discharged)
+    reference_kwh: float  # the median it was compared with
+    robust_z: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class AnalyticsReportData:
     meta: ReportMeta
     devices: tuple[DeviceEnergyRow, ...]
     daily: tuple[DailyEnergy, ...] = ()
     currency: str = "EUR"
     availability_warn_pct: float = 95.0
+    anomalies: tuple[ReportAnomaly, ...] = ()
+    priced: bool = True  # False: no prices were given, so cost and revenue are left out (not shown as 0)
+    notes: tuple[str, ...] = ()
+
+
+ANOMALY_COLUMNS = ("device_id", "day", "value_kwh", "reference_kwh", "robust_z", "reason")
+
+
+def anomaly_records(data: AnalyticsReportData) -> list[dict[str, Any]]:
+    return [{"device_id": a.device_id, "day": a.day, "value_kwh": a.value_kwh, "reference_kwh": a.reference_kwh,
+             "robust_z": a.robust_z, "reason": a.reason} for a in data.anomalies]
 
 
 def device_records(data: AnalyticsReportData) -> list[dict[str, Any]]:
@@ -85,19 +106,26 @@ def totals(data: AnalyticsReportData) -> dict[str, float]:
 def build_pdf(data: AnalyticsReportData, path: str | Path) -> Path:
     """Render the analytics report to `path`."""
     cur = data.currency
+    notes = [paragraph(f"Note: {n}.", small=True) for n in data.notes]
     if not data.devices:
-        return render_pdf(path, TITLE, data.meta, [heading("Summary"), no_data()], subtitle="Per device and group")
+        return render_pdf(path, TITLE, data.meta, [heading("Summary"), no_data(), *notes], subtitle="Per device and group")
     t = totals(data)
     low = sum(d.availability_pct < data.availability_warn_pct for d in data.devices)
-    story: list = [heading("Summary"), figures_table([
-        Figure("Energy charged", format_number(t["charged_kwh"] / 1000, 2, "MWh")),
-        Figure("Energy discharged", format_number(t["discharged_kwh"] / 1000, 2, "MWh")),
-        Figure("Round trip (discharged / charged)", format_number(t["round_trip_pct"], 1, "%")),
+    # Fleets move MWh; a small site moves kWh that would print as 0.00 MWh.
+    e_scale, e_unit, e_dec = (1000.0, "MWh", 2) if max(t["charged_kwh"], t["discharged_kwh"]) >= 10_000 else (1.0, "kWh", 1)
+    money_figures = [
         Figure("Cost of charging", format_number(t["cost"], 2, cur)),
         Figure("Revenue from discharging", format_number(t["revenue"], 2, cur)),
         Figure("Net", format_number(t["net"], 2, cur), "warn" if t["net"] < 0 else None),
+    ] if data.priced else []
+    story: list = [heading("Summary"), figures_table([
+        Figure("Energy charged", format_number(t["charged_kwh"] / e_scale, e_dec, e_unit)),
+        Figure("Energy discharged", format_number(t["discharged_kwh"] / e_scale, e_dec, e_unit)),
+        Figure("Round trip (discharged / charged)", format_number(t["round_trip_pct"], 1, "%")),
+        *money_figures,
         Figure(f"Devices below {data.availability_warn_pct:g} % availability", f"{low:,}", "warn" if low else None),
-    ], content_width())]
+        Figure("Anomalies flagged", f"{len(data.anomalies):,}", "warn" if data.anomalies else None),
+    ], content_width()), *notes]
     if data.daily:
         # MWh keeps axis labels short for fleets; a single device's kWh would read as 0.0x, so switch by size.
         peak = max(max(d.charged_kwh, d.discharged_kwh) for d in data.daily)
@@ -109,7 +137,7 @@ def build_pdf(data: AnalyticsReportData, path: str | Path) -> Path:
              ("discharged", [d.discharged_kwh / scale for d in data.daily])],
             title="Daily energy", value_label=f"energy ({unit})"))
     money = [Column("cost", "Cost", 24, unit=cur, decimals=2), Column("revenue", "Revenue", 24, unit=cur, decimals=2),
-             Column("net", "Net", 22, unit=cur, decimals=2)]
+             Column("net", "Net", 22, unit=cur, decimals=2)] if data.priced else []
 
     def level(row: dict, column: Column) -> Level:
         if column.key == "availability_pct" and row[column.key] < data.availability_warn_pct:
@@ -128,6 +156,12 @@ def build_pdf(data: AnalyticsReportData, path: str | Path) -> Path:
         Column("discharged_kwh", "Discharged", 20, unit="kWh", decimals=0), *money,
         Column("availability_pct", "Avail.", 18, unit="%", decimals=1),
     ], device_records(data), level)]
+    if data.anomalies:
+        story += [heading("Anomalies"), data_table([
+            Column("device_id", "Device", 26), Column("day", "Day", 24, formatter=lambda d: d.isoformat()),
+            Column("value_kwh", "Throughput", 26, unit="kWh", decimals=1),
+            Column("robust_z", "Robust z", 18, decimals=1), Column("reason", "Reason", 86, wrap=True),
+        ], anomaly_records(data), lambda r, c: "warn" if c.key == "robust_z" else None)]
     return render_pdf(path, TITLE, data.meta, story, subtitle="Per device and group")
 
 
@@ -143,4 +177,5 @@ def write_json(data: AnalyticsReportData, path: str | Path) -> Path:
         "groups": group_records(data), "devices": device_records(data),
         "daily": [{"day": d.day, "charged_kwh": d.charged_kwh, "discharged_kwh": d.discharged_kwh}
                   for d in data.daily],
+        "anomalies": anomaly_records(data), "priced": data.priced, "notes": list(data.notes),
     })

@@ -13,9 +13,11 @@ from core.alarms.alarm_load import compute_alarm_load
 from core.alarms.priorities import Priority
 from core.alarms.states import AlarmState
 from core.alarms.transitions import AlarmTransition, TransitionCause, alarm_id_for
+from core.analytics.anomalies import daily_energy_anomalies
+from core.analytics.model import DeviceDay
 from core.batteries.battery_system import BatterySystem
 from reports.alarm_load import AlarmLoadReportData
-from reports.analytics import AnalyticsReportData, DailyEnergy, DeviceEnergyRow
+from reports.analytics import AnalyticsReportData, DailyEnergy, DeviceEnergyRow, ReportAnomaly
 from reports.audit_report import AuditReportData, AuditReportRow
 from reports.fleet_health import BatterySystemHealth, DeviceHealthRow, FleetHealthReportData, battery_system_health
 from reports.meta import ReportMeta
@@ -136,6 +138,7 @@ def demo_analytics(n_devices: int = 60, n_days: int = 14, seed: int = 9,
     meta = meta or demo_meta(days=n_days)
     groups = ("Nord portfolio", "Sued portfolio", "Frequency reserve", "Peak shaving")
     daily_charged = rng.normal(1500.0, 250.0, (n_devices, n_days)).clip(200)
+    daily_charged[min(7, n_devices - 1), n_days // 2] = 4800.0  # a capacity test: the day analytics flags
     daily_discharged = daily_charged * rng.normal(0.9, 0.01, (n_devices, n_days))
     devices = []
     for i in range(n_devices):
@@ -145,9 +148,14 @@ def demo_analytics(n_devices: int = 60, n_days: int = 14, seed: int = 9,
                                        round(discharged, 1), round(charged * 0.085, 2),
                                        round(discharged * 0.112, 2), round(availability, 2)))
     start_day = meta.period_start.date()
+    day_list = days(start_day, n_days)
     daily = tuple(DailyEnergy(day, float(daily_charged[:, k].sum()), float(daily_discharged[:, k].sum()))
-                  for k, day in enumerate(days(start_day, n_days)))
-    return AnalyticsReportData(meta, tuple(devices), daily)
+                  for k, day in enumerate(day_list))
+    device_days = [DeviceDay(f"bess-{i + 1:04d}", day, float(daily_charged[i, k]), float(daily_discharged[i, k]),
+                             None, None, None, None) for i in range(n_devices) for k, day in enumerate(day_list)]
+    anomalies = tuple(ReportAnomaly(a.device_id, a.day, round(a.value, 1), round(a.reference, 1), a.robust_z, a.reason)
+                      for a in daily_energy_anomalies(device_days))
+    return AnalyticsReportData(meta, tuple(devices), daily, anomalies=anomalies)
 
 
 def demo_audit(n_entries: int = 200, seed: int = 11, meta: ReportMeta | None = None) -> AuditReportData:

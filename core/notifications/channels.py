@@ -137,7 +137,17 @@ class EmailChannel:
         to = _lookup(self._book, message.recipient)
         if not to:
             return DeliveryResult.failure(f"email: no e-mail address for user {message.recipient!r}", False)
-        msg = self.build_message(message, to)
+        return await self.send_message(self.build_message(message, to), to)
+
+    async def send_message(self, msg: EmailMessage, to: list[str]) -> DeliveryResult:
+        """Send a ready-made e-mail (e.g. a scheduled report with attachments) to `to`, with the same error
+        handling as alarm notifications. Missing From, Date and Message-ID headers are filled in."""
+        if msg["From"] is None:
+            msg["From"] = self._sender
+        if msg["Date"] is None:
+            msg["Date"] = format_datetime(self._clock.now())
+        if msg["Message-ID"] is None:
+            msg["Message-ID"] = make_msgid(domain="gridroom.invalid")
         try:
             refused = await asyncio.to_thread(self._send_blocking, msg, to)
         except smtplib.SMTPAuthenticationError as exc:

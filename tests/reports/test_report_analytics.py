@@ -44,3 +44,21 @@ def test_empty_period_says_no_data_and_json_has_no_nan(tmp_path):
     assert math.isnan(totals(empty)["round_trip_pct"])
     doc = json.loads(write_json(empty, tmp_path / "e.json").read_text())
     assert doc["totals"]["round_trip_pct"] is None
+
+
+def test_anomalies_are_listed_with_their_reason_and_money_is_left_out_without_prices(tmp_path):
+    import dataclasses
+
+    data = demo_analytics(60, 14)
+    spike = next(a for a in data.anomalies if a.device_id == "bess-0008")
+    assert spike.robust_z > 10 and "above the median" in spike.reason
+    build_pdf(data, tmp_path / "a.pdf")
+    text = pdf_text(tmp_path / "a.pdf")
+    assert "Anomalies flagged" in text and "Robust z" in text and "bess-0008's days" in " ".join(text.split())
+    unpriced = dataclasses.replace(data, priced=False, notes=("no price series given: cost and revenue are not computed",))
+    build_pdf(unpriced, tmp_path / "u.pdf")
+    text = pdf_text(tmp_path / "u.pdf")
+    assert "Cost of charging" not in text and "Revenue (EUR)" not in text and "no price series given" in text
+    write_json(unpriced, tmp_path / "u.json")
+    doc = json.loads((tmp_path / "u.json").read_text())
+    assert doc["priced"] is False and doc["anomalies"][0]["reason"]
