@@ -30,6 +30,8 @@ from drivers.command_gateway import DriverCommandGateway
 from drivers.mqtt.broker_config import BrokerConfig
 from drivers.mqtt.driver import MqttDeviceDriver
 from drivers.mqtt.ingest import TelemetryIngest
+from drivers.mqtt.ingest_pool import TELEMETRY_ELSEWHERE_FILTERS, TelemetryIngestPool
+from drivers.mqtt.topics import INGEST_FILTERS
 from drivers.poller import DevicePoller
 from gridroom.schedule_runtime import ScheduleRuntime
 
@@ -54,6 +56,9 @@ class FleetSettings:
     # Cell chemistry for the default cell-voltage alarm window. NMC matches the simulator's cells (PyBaMM's
     # ECM_Example, 3.0-4.2 V); an LFP site (2.5-3.65 V) sets lfp, or the LFP defaults would flood on NMC cells.
     cell_chemistry: str = "nmc"
+    # Telemetry decoded by this many worker processes on a shared subscription (drivers/mqtt/ingest_pool.py);
+    # 0 decodes in this process. Workers need a broker with shared subscriptions (Mosquitto, not the embedded one).
+    ingest_workers: int = 0
 
 
 def protocol_of_address(address: str) -> str:
@@ -97,6 +102,7 @@ class FleetService:
         )
         self.writer: TelemetryWriter | None = None
         self.ingest: TelemetryIngest | None = None
+        self.ingest_pool: TelemetryIngestPool | None = None
         self.poller: DevicePoller | None = None
         self.commands: CommandService | None = None
         # Called on the runtime loop with every outcome of a command that was sent (e.g. the alarm engine).
@@ -110,9 +116,14 @@ class FleetService:
         s = self.settings
         self.writer = TelemetryWriter(self.services.db, counters=self.counters, clock=self.services.clock)
         if s.broker is not None:
+            if s.ingest_workers > 0:
+                self.ingest_pool = TelemetryIngestPool(s.broker, self.live_state, workers=s.ingest_workers,
+                                                       row_sink=self.writer.submit_rows, counters=self.counters)
+                self.ingest_pool.start()
             self.ingest = TelemetryIngest(
                 s.broker, self.live_state, sink=self.writer.submit_samples, cell_sink=self.writer.submit_cells,
                 status_sink=self.writer.submit_status, counters=self.counters,
+                filters=TELEMETRY_ELSEWHERE_FILTERS if s.ingest_workers > 0 else INGEST_FILTERS,
             )
             self.ingest.start()
         modbus = [(i, d.spec.address) for i, d in self.devices.items() if protocol_of_address(d.spec.address) == "modbus"]
@@ -142,6 +153,8 @@ class FleetService:
         await asyncio.gather(*(d.close() for d in self._mqtt_drivers.values()), return_exceptions=True)
         if self.ingest:
             await asyncio.to_thread(self.ingest.stop)
+        if self.ingest_pool:
+            await asyncio.to_thread(self.ingest_pool.stop)
         if self.writer:
             await asyncio.to_thread(self.writer.stop, 30.0)
 

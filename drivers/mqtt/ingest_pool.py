@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 
@@ -78,6 +79,7 @@ class TelemetryIngestPool:
         self._receiver: threading.Thread | None = None
         self._rejects = RejectLog(log)
         self.restarts = 0
+        self.share_group = f"gridroom-ingest-{uuid.uuid4().hex[:12]}"  # this pool's workers only
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -120,6 +122,20 @@ class TelemetryIngestPool:
         with self._progress:
             return self._progress.wait_for(lambda: predicate(self.counters.snapshot()), timeout_s)
 
+    def wait_disconnected(self, timeout_s: float) -> bool:
+        """Block until no worker holds a broker connection (tests of broker restarts)."""
+        with self._progress:
+            return self._progress.wait_for(lambda: not any(w.subscribed for w in self._workers), timeout_s)
+
+    def wait_restarts(self, count: int, timeout_s: float) -> bool:
+        """Block until ``count`` dead workers have been replaced (tests)."""
+        with self._progress:
+            return self._progress.wait_for(lambda: self.restarts >= count, timeout_s)
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [w.process.pid for w in self._workers if w.process.pid is not None]
+
     def degraded_devices(self) -> frozenset[str]:
         with self._lock:
             return frozenset(self._rejects.degraded)
@@ -129,7 +145,8 @@ class TelemetryIngestPool:
         name = f"gridroom-ingest-{index}"
         here, there = self._mp.Pipe(duplex=True)
         process = self._mp.Process(target=run_worker, name=name, daemon=True,
-                                   args=(self._config, there, name, self._flush_interval_s, self._max_batch))
+                                   args=(self._config, there, name, self.share_group, self._flush_interval_s,
+                                         self._max_batch))
         process.start()
         there.close()  # the child holds its own copy; closing ours lets us see EOF when it dies
         return _Worker(process, here, name)
@@ -149,9 +166,9 @@ class TelemetryIngestPool:
                     continue
                 if kind == "batch":
                     self._apply(body)
-                elif kind == "subscribed":
+                elif kind in ("subscribed", "disconnected"):
                     with self._progress:
-                        worker.subscribed = True
+                        worker.subscribed = kind == "subscribed"
                         self._progress.notify_all()
                 elif kind == "error":
                     log.error("ingest worker %s: %s", worker.name, body)

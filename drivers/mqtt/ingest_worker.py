@@ -1,11 +1,12 @@
 """One telemetry ingest worker process: receive, decode and validate telemetry off the main process.
 
 Why processes: every message costs paho's packet parsing plus pydantic validation, all under one GIL. On a
-shared subscription (``$share/<group>/...``) the broker deals the fleet's telemetry out to N workers, so both
+shared subscription (``$share/<group>/...``, one group per pool) the broker deals the fleet's telemetry out to N workers, so both
 costs run on every core, and the main process only applies numpy batches (drivers/mqtt/ingest_pool.py).
 
 A worker sends its parent, over a duplex Pipe, tuples of:
 - ``("subscribed", None)`` once the broker confirmed the subscription (again after each reconnect);
+- ``("disconnected", None)`` when the broker connection is lost;
 - ``("batch", TelemetryBatch)`` every ``flush_interval_s`` or ``max_batch`` messages;
 - ``("error", text)`` when it cannot go on (it exits after this).
 It stops when the parent sends ``"stop"`` or closes its end, flushing what it has.
@@ -26,9 +27,13 @@ from drivers.mqtt.broker_config import BrokerConfig
 from drivers.mqtt.codec import PayloadRejected, RejectReason, decode_parsed
 from drivers.mqtt.topics import PREFIX, ParsedTopic, TopicError, TopicKind, parse_topic
 
-SHARE_GROUP = "gridroom-ingest"
-# Every telemetry topic of the fleet, dealt out among the group's members (MQTT 5 and Mosquitto's 3.1.1 support).
-SHARED_TELEMETRY_FILTER = f"$share/{SHARE_GROUP}/{PREFIX}/+/{TopicKind.TELEMETRY.value}"
+
+
+def shared_telemetry_filter(share_group: str) -> str:
+    """Every telemetry topic of the fleet, dealt out among the group's members (MQTT 5 shared subscriptions,
+    which Mosquitto also grants to 3.1.1 clients). Each pool has its own group: two control rooms on one
+    broker must each get all of the telemetry, not half."""
+    return f"$share/{share_group}/{PREFIX}/+/{TopicKind.TELEMETRY.value}"
 
 # Column order of TelemetryBatch.values; the parent maps them onto LiveState and the storage rows.
 VALUE_COLUMNS = ("soc_pct", "power_kw", "voltage_v", "current_a", "temp_c", "soh_pct", "mode")
@@ -89,9 +94,10 @@ class TelemetryDecoder:
         return cached
 
 
-def run_worker(config: BrokerConfig, conn: Connection, name: str, flush_interval_s: float = 0.05,
+def run_worker(config: BrokerConfig, conn: Connection, name: str, share_group: str, flush_interval_s: float = 0.05,
                max_batch: int = 2000) -> None:
     """The worker process's main: runs until told to stop or its parent goes away."""
+    topic_filter = shared_telemetry_filter(share_group)
     pending: deque[tuple[str, bytes]] = deque()
     wake = threading.Event()
     send_lock = threading.Lock()  # paho's thread reports subscriptions, this thread sends batches
@@ -102,14 +108,20 @@ def run_worker(config: BrokerConfig, conn: Connection, name: str, flush_interval
 
     def on_connect(client, userdata, flags, reason_code, properties) -> None:
         if not reason_code.is_failure:
-            client.subscribe(SHARED_TELEMETRY_FILTER, qos=0)  # clean session: again on every reconnect
+            client.subscribe(topic_filter, qos=0)  # clean session: again on every reconnect
 
     def on_subscribe(client, userdata, mid, reason_codes, properties) -> None:
         if any(code.is_failure for code in reason_codes):
-            send(("error", f"broker refused the shared subscription {SHARED_TELEMETRY_FILTER}: {reason_codes[0]}"))
+            send(("error", f"broker refused the shared subscription {topic_filter}: {reason_codes[0]}"))
             wake.set()
             return
         send(("subscribed", None))
+
+    def on_disconnect(client, userdata, flags, reason_code, properties) -> None:
+        try:
+            send(("disconnected", None))
+        except OSError:
+            pass  # the parent is gone; the main loop notices
 
     def on_message(client, userdata, message) -> None:
         try:
@@ -123,6 +135,7 @@ def run_worker(config: BrokerConfig, conn: Connection, name: str, flush_interval
     client = config.make_client(role=name)
     client.on_connect = on_connect
     client.on_subscribe = on_subscribe
+    client.on_disconnect = on_disconnect
     client.on_message = on_message
     decoder = TelemetryDecoder()
     stop = threading.Event()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import socket
+import sys
 from argparse import Namespace, _SubParsersAction
 
 from core.auth.principal import SYSTEM
-from gridroom.commands.common import StopSignals, open_services
 from core.runtime.heap import settle_heap
+from gridroom.commands.common import StopSignals, open_services
 from gridroom.composition import build_fleet, build_runtime
 from gridroom.fleet_runtime import FleetSettings
 
@@ -16,12 +17,22 @@ def register(sub: _SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the runtime headless (site server, field box) until SIGINT/SIGTERM")
     p.add_argument("--broker", metavar="HOST:PORT", help="MQTT broker the devices publish to")
     p.add_argument("--demo-fleet", action="store_true", help="also run the simulated demo fleet (embedded broker)")
+    p.add_argument("--ingest-workers", type=int, default=0, metavar="N",
+                   help="decode telemetry in N worker processes (needs a broker with shared subscriptions, "
+                        "e.g. Mosquitto; not with --demo-fleet's embedded broker)")
     p.set_defaults(func=cmd_serve)
 
 
 def cmd_serve(args: Namespace) -> int:
     from gridroom.commands.sim import parse_broker
 
+    if args.ingest_workers < 0:
+        print("gridroom serve: --ingest-workers must be 0 or more", file=sys.stderr)
+        return 2
+    if args.ingest_workers and not args.broker:
+        print("gridroom serve: --ingest-workers needs --broker HOST:PORT of a broker with shared subscriptions "
+              "(the embedded demo broker has none)", file=sys.stderr)
+        return 2
     services = open_services(args)
     broker = parse_broker(args.broker) if args.broker else None
     demo = None
@@ -34,7 +45,8 @@ def cmd_serve(args: Namespace) -> int:
         broker = demo.broker
     # The headless runtime owns schedule acks: a persistent MQTT session keeps the acks devices send while it is
     # down (one session per host; the desktop keeps a clean session).
-    fleet = build_fleet(services, FleetSettings(broker=broker, ack_session_id=f"gridroom-serve-{socket.gethostname()}"))
+    fleet = build_fleet(services, FleetSettings(broker=broker, ack_session_id=f"gridroom-serve-{socket.gethostname()}",
+                                                ingest_workers=args.ingest_workers))
     runtime = build_runtime(services, fleet)
     with StopSignals() as stop_signals:
         try:
