@@ -5,6 +5,8 @@ from core.audit import tables as _audit  # noqa: F401
 from core.auth import tables as _auth  # noqa: F401
 from core.devices import tables as _devices  # noqa: F401
 from core.fleet import tables as _fleet  # noqa: F401
+from core.forecasting import tables as _forecasting  # noqa: F401
+from core.market import tables as _market  # noqa: F401
 from core.schedules import tables as _schedules  # noqa: F401
 from core.telemetry import tables as _telemetry  # noqa: F401
 from core.storage.base import Base
