@@ -7,17 +7,24 @@ from core.runtime.runtime import Runtime
 from core.services import CoreServices
 from gridroom.alarm_runtime import AlarmRuntimeService
 from gridroom.fleet_runtime import FleetService, FleetSettings
+from gridroom.market_runtime import MarketRuntimeService
 
 
-def build_runtime(services: CoreServices, fleet: FleetService | None = None) -> Runtime:
-    """The runtime for this database, owning the live fleet and its alarm engine when a fleet is given."""
+def build_runtime(services: CoreServices, fleet: FleetService | None = None,
+                  market: MarketRuntimeService | None = None) -> Runtime:
+    """The runtime for this database, owning the live fleet and its alarm engine when a fleet is given,
+    and the market-data service (watched folder, forecast drift -> alarms) when one is given."""
     runtime = Runtime(clock=services.clock)
+    if market is not None:
+        runtime.add_service(market)
     if fleet is not None:
         runtime.add_service(fleet)
         alarms = AlarmRuntimeService(services, fleet.live_state, fleet.context.battery_systems,
                                      rules=default_rules(Chemistry(fleet.settings.cell_chemistry)))
         fleet.command_outcome_listeners.append(alarms.on_command_outcome)
         fleet.context.alarm_count = lambda: alarms.alarms.annunciated_count
+        if market is not None:
+            market.drift_sinks.append(alarms.submit_event)
         runtime.add_service(alarms)
     return runtime
 

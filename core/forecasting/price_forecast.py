@@ -43,6 +43,17 @@ class PriceBand:
         return self.n_steps < self.requested_steps
 
 
+def lags_available(lag_steps: tuple[int, ...], index: np.ndarray, history: TimeSeries) -> np.ndarray:
+    """Per target (given by its index into `history`): True when every lag input is stored (not NaN)."""
+    known = np.ones(index.size, dtype=bool)
+    for lag in lag_steps:
+        lag_index = index - lag
+        inside = (lag_index >= 0) & (lag_index < len(history))
+        values = np.where(inside, history.values[np.clip(lag_index, 0, max(len(history) - 1, 0))], np.nan)
+        known &= ~np.isnan(values)
+    return known
+
+
 def price_band(model: ForecastModel, history: TimeSeries, start: datetime, n_steps: int) -> PriceBand:
     """Band for `n_steps` steps of the model's step from `start`.
 
@@ -57,12 +68,7 @@ def price_band(model: ForecastModel, history: TimeSeries, start: datetime, n_ste
     inside = (index >= 0) & (index < len(history))
     stored = np.where(inside, history.values[np.clip(index, 0, len(history) - 1)], np.nan)
     published = ~np.isnan(stored)
-    lags_known = np.ones(n_steps, dtype=bool)
-    for lag in model.schema.lag_steps:
-        lag_index = index - lag
-        ok = (lag_index >= 0) & (lag_index < len(history))
-        values = np.where(ok, history.values[np.clip(lag_index, 0, len(history) - 1)], np.nan)
-        lags_known &= ~np.isnan(values)
+    lags_known = lags_available(model.schema.lag_steps, index, history)
     usable = published | lags_known
     reach = int(np.argmin(usable)) if not usable.all() else n_steps
     if reach == 0:

@@ -1,0 +1,92 @@
+"""Market data inside the runtime: polls the watched import folder and feeds forecast drift to the alarms.
+
+The folder is polled in a worker thread every `period_s` on the runtime loop; each poll's report is
+published for the GUI (MarketImportsPolled). Drift events raised by any import (watched folder or the
+GUI's import action) go to the alarm engine through AlarmRuntimeService.submit_event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.auth.principal import SYSTEM
+from core.forecasting.db_registry import DbRecordStore, seed_from
+from core.forecasting.default_model import shipped_registry
+from core.forecasting.drift_watch import PriceDriftWatch
+from core.forecasting.registry import ModelRegistry
+from core.market.service import MarketDataService
+from core.market.watcher import FolderImportWatcher, PollReport, RetryPolicy
+from core.services import CoreServices
+from core.settings import data_dir
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MarketImportsPolled:
+    """Event for the GUI: what one poll of the watched folder did."""
+
+    report: PollReport
+
+
+def model_registry(services: CoreServices, directory: Path | None = None) -> ModelRegistry:
+    """The installation's model registry: files under the data folder, records in the database, seeded
+    with the shipped default model on first use."""
+    registry = ModelRegistry(directory or data_dir() / "models", services.clock, DbRecordStore(services.db))
+    if not registry.list("price"):
+        with shipped_registry() as shipped:
+            seed_from(registry, shipped)
+    return registry
+
+
+class MarketRuntimeService:
+    name = "market"
+
+    def __init__(self, services: CoreServices, market: MarketDataService, models: ModelRegistry, *,
+                 watched_folder: Path | None = None, period_s: float = 60.0,
+                 retry: RetryPolicy = RetryPolicy()) -> None:
+        self.services = services
+        self.market = market
+        self.models = models
+        self.period_s = period_s
+        # The watcher acts for the installation itself (there is no user at a folder drop); the audit
+        # trail records "system" with trigger watched_folder.
+        self.watcher = (FolderImportWatcher(market, SYSTEM, watched_folder, services.clock, retry)
+                        if watched_folder is not None else None)
+        self.drift = PriceDriftWatch(models, market.read_series, services.clock, self._drift_detected)
+        market.import_listeners.append(self.drift.on_import)
+        self.drift_sinks: list = []  # e.g. AlarmRuntimeService.submit_event
+        self._runtime = None
+        self._task: asyncio.Task | None = None
+
+    async def start(self, runtime) -> None:
+        self._runtime = runtime
+        if self.watcher is not None:
+            self._task = asyncio.create_task(self._poll_every(), name="market-folder-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def poll_once(self) -> PollReport:
+        """One poll of the watched folder, off the loop; the report is published."""
+        report = await asyncio.to_thread(self.watcher.poll)
+        if self._runtime is not None:
+            self._runtime.publish(MarketImportsPolled(report))
+        return report
+
+    async def _poll_every(self) -> None:
+        while True:
+            try:
+                await self.poll_once()
+            except Exception:
+                log.exception("watched-folder poll failed; it runs again next period")
+            await asyncio.sleep(self.period_s)
+
+    def _drift_detected(self, event) -> None:
+        for sink in list(self.drift_sinks):
+            sink(event)
