@@ -31,6 +31,7 @@ from desktop.views.battery_view import BatteryView
 from desktop.views.device_detail_view import DeviceDetailView
 from desktop.views.devices_view import DevicesView
 from desktop.views.fleet_view import FleetView
+from desktop.views.optimization_setup import build_optimization_view
 from desktop.views.users_view import UsersView
 from desktop.widgets.alarm_banner import AlarmBanner
 
@@ -118,6 +119,8 @@ class MainWindow(QMainWindow):
             ViewSpec("alarms", "Alarms", "Ctrl+6", Permission.VIEW_FLEET, lambda: AlarmsView(
                 r, p, s.authorizer.allowed(p, Permission.HANDLE_ALARMS), s.clock.now)),
             ViewSpec("devices", "Devices", "Ctrl+7", Permission.MANAGE_DEVICES, lambda: DevicesView(s, p)),
+            ViewSpec("optimization", "Optimization", "Ctrl+9", Permission.RUN_OPTIMIZATION,
+                     lambda: build_optimization_view(s, p, f)),
         ]
 
     def _connect_fleet_views(self) -> None:
