@@ -39,7 +39,7 @@ from core.storage.database import Database
 from core.errors import GridRoomError
 
 #: Objectives a run can use from stored data (setpoint tracking needs a setpoint series nobody stores yet).
-RUNNABLE_OBJECTIVES = (Objective.MINIMIZE_COST, Objective.MAXIMIZE_REVENUE, Objective.GRID_PEAK_SHAVING)
+RUNNABLE_OBJECTIVES = (Objective.MAXIMIZE_REVENUE, Objective.MINIMIZE_COST, Objective.GRID_PEAK_SHAVING)
 MAX_HORIZON_H = 168
 #: Below this many devices the LPs run in one worker thread: starting processes would cost more than solving.
 POOL_MIN_DEVICES = 16

@@ -113,7 +113,7 @@ class OptimizationView(QWidget):
         splitter.addWidget(side)
         splitter.addWidget(self.charts)
         splitter.setStretchFactor(1, 3)
-        splitter.setSizes([380, 1000])
+        splitter.setSizes([420, 1000])
         layout = QVBoxLayout(self)
         layout.addWidget(self.message)
         layout.addWidget(splitter, 1)

@@ -13,7 +13,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from core.optimization.results import EntryMode, PlannedEntry
 
 HEADERS = ("Start (UTC)", "End (UTC)", "Mode", "Rate (kW)")
-TIME_FORMAT = "%Y-%m-%d %H:%M"
+TIME_FORMAT = "%Y-%m-%d %H:%M"  # edited (unambiguous)
+SHORT_TIME_FORMAT = "%m-%d %H:%M"  # shown (the year is the horizon's; it would only crowd the column)
 
 
 class PlanEntriesModel(QAbstractTableModel):
@@ -51,7 +52,7 @@ class PlanEntriesModel(QAbstractTableModel):
             return None
         value = self._rows[index.row()][index.column()]
         if index.column() in (0, 1):
-            return value.strftime(TIME_FORMAT)
+            return value.strftime(TIME_FORMAT if role == Qt.ItemDataRole.EditRole else SHORT_TIME_FORMAT)
         if index.column() == 2:
             return "charge" if value is EntryMode.CHARGE else "discharge"
         return f"{value:.1f}"

@@ -70,6 +70,8 @@ class PlanCharts(QWidget):
         self.p10.setData(mid, np.asarray(p10))
         self.p90.setData(mid, np.asarray(p90))
         self.p50.setData(mid, np.asarray(p50))
+        # The other charts follow this x range (linked); set it explicitly: linked views do not auto-range x.
+        self.price.setXRange(start_s, start_s + len(p50) * step_s, padding=0.01)
 
     def show_device(self, start_s: float, step_s: float, proposed_kw, current_kw, soc_pct, initial_soc_pct: float,
                     soc_bounds: tuple[float, float]) -> None:
