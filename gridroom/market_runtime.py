@@ -59,6 +59,7 @@ class MarketRuntimeService:
         self.drift = PriceDriftWatch(models, market.read_series, services.clock, self._drift_detected)
         market.import_listeners.append(self.drift.on_import)
         self.drift_sinks: list = []  # e.g. AlarmRuntimeService.submit_event
+        self.poll_listeners: list = []  # called with each PollReport, after it is published (any thread)
         self._runtime = None
         self._task: asyncio.Task | None = None
 
@@ -77,6 +78,8 @@ class MarketRuntimeService:
         report = await asyncio.to_thread(self.watcher.poll)
         if self._runtime is not None:
             self._runtime.publish(MarketImportsPolled(report))
+        for listener in list(self.poll_listeners):
+            listener(report)
         return report
 
     async def _poll_every(self) -> None:

@@ -53,6 +53,8 @@ def test_real_prices_do_not_drift_and_a_shifted_week_raises_a_drift_alarm_throug
     drift_alarm = threading.Event()
     alarms.alarms.add_listener(lambda transitions: any(t.alarm_id.startswith("forecast_drift") for t in transitions)
                                and drift_alarm.set())
+    polled = threading.Event()
+    service.poll_listeners.append(lambda report: polled.set())
     drifted_copy(folder / "late_may.csv", 240, 150.0)
     runtime = Runtime(clock=sqlite_services.clock)
     runtime.add_service(alarms)
@@ -60,6 +62,7 @@ def test_real_prices_do_not_drift_and_a_shifted_week_raises_a_drift_alarm_throug
     runtime.start()
     try:
         assert drift_alarm.wait(30), "no forecast-drift alarm reached the engine"
+        assert polled.wait(30), "the watched folder was not polled"  # the alarm can come before the report
         active = runtime.submit(ListActiveAlarms(SYSTEM)).result(10)
         drift = [a for a in active if a.alarm_id.startswith("forecast_drift")]
         assert drift and drift[0].source_id == "price-be-20240701"
