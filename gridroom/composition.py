@@ -7,7 +7,7 @@ from core.runtime.runtime import Runtime
 from core.services import CoreServices
 from gridroom.alarm_runtime import AlarmRuntimeService
 from gridroom.fleet_runtime import FleetService, FleetSettings
-from gridroom.market_runtime import MarketRuntimeService
+from gridroom.market_runtime import MarketRuntimeService, MarketSettings
 
 
 def build_runtime(services: CoreServices, fleet: FleetService | None = None,
@@ -31,3 +31,7 @@ def build_runtime(services: CoreServices, fleet: FleetService | None = None,
 
 def build_fleet(services: CoreServices, settings: FleetSettings) -> FleetService:
     return FleetService(services, settings)
+
+
+def build_market(services: CoreServices, settings: MarketSettings) -> MarketRuntimeService:
+    return MarketRuntimeService.from_settings(services, settings)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from core.auth.principal import SYSTEM
 from core.forecasting.db_registry import DbRecordStore, seed_from
@@ -20,7 +21,7 @@ from core.forecasting.registry import ModelRegistry
 from core.market.service import MarketDataService
 from core.market.watcher import FolderImportWatcher, PollReport, RetryPolicy
 from core.services import CoreServices
-from core.settings import data_dir
+from core.settings import MarketImportSource, data_dir
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,24 @@ def model_registry(services: CoreServices, directory: Path | None = None) -> Mod
         with shipped_registry() as shipped:
             seed_from(registry, shipped)
     return registry
+
+
+@dataclass(frozen=True)
+class MarketSettings:
+    """How the runtime imports market data on its own (built like FleetSettings, from the settings file)."""
+
+    watched_folder: Path | None = None  # None: no folder is watched
+    period_s: float = 60.0  # how often the folder is looked at
+    retry: RetryPolicy = RetryPolicy()
+
+    @classmethod
+    def from_source(cls, source: MarketImportSource, **overrides) -> "MarketSettings":
+        return cls(watched_folder=Path(source.folder) if source.folder else None, **overrides)
+
+
+def market_settings() -> MarketSettings:
+    """The settings file's market-import source, as the desktop app and `gridroom serve` use it."""
+    return MarketSettings.from_source(MarketImportSource.load())
 
 
 class MarketRuntimeService:
@@ -62,6 +81,13 @@ class MarketRuntimeService:
         self.poll_listeners: list = []  # called with each PollReport, after it is published (any thread)
         self._runtime = None
         self._task: asyncio.Task | None = None
+
+    @classmethod
+    def from_settings(cls, services: CoreServices, settings: MarketSettings,
+                      models: ModelRegistry | None = None) -> "MarketRuntimeService":
+        market = MarketDataService(services.db, services.audit, services.authorizer, services.clock)
+        return cls(services, market, models or model_registry(services), watched_folder=settings.watched_folder,
+                   period_s=settings.period_s, retry=settings.retry)
 
     async def start(self, runtime) -> None:
         self._runtime = runtime

@@ -6,10 +6,12 @@ from __future__ import annotations
 import math
 
 from core.auth.principal import Principal
+from core.auth.roles import Permission
 from core.fleet.context import FleetContext
 from core.forecasting.db_registry import DbRecordStore, seed_from
 from core.forecasting.default_model import shipped_registry
 from core.forecasting.registry import ModelRegistry
+from core.market.import_source import ImportSourceSettings
 from core.market.service import MarketDataService
 from core.optimization.service import OptimizationService
 from core.schedules.model import DeviceLimits
@@ -55,4 +57,6 @@ def build_optimization_view(services: CoreServices, principal: Principal, fleet:
             return []
         return [d for d in snap.device_ids if fleet.device_info(d) is not None]
 
-    return OptimizationView(optimizer, market, principal, device_ids)
+    return OptimizationView(optimizer, market, principal, device_ids,
+                            import_source=ImportSourceSettings(services.db, services.audit, services.authorizer),
+                            can_set_import_source=services.authorizer.allowed(principal, Permission.MANAGE_MARKET_DATA))

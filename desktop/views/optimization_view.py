@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from core.auth.principal import Principal
 from core.errors import GridRoomError
+from core.market.import_source import ImportSourceSettings
 from core.market.service import ImportResult, MarketDataService
 from core.optimization.fleet import OptimizationCancelled
 from core.optimization.problem import Objective
@@ -44,11 +45,13 @@ class OptimizationView(QWidget):
     result_shown = Signal()
 
     def __init__(self, optimizer: OptimizationService, market: MarketDataService, principal: Principal,
-                 device_ids: Callable[[], list[str]], parent: QWidget | None = None) -> None:
+                 device_ids: Callable[[], list[str]], parent: QWidget | None = None, *,
+                 import_source: ImportSourceSettings | None = None, can_set_import_source: bool = False) -> None:
         super().__init__(parent)
         self.optimizer = optimizer
         self.market = market
         self.principal = principal
+        self.import_source = import_source
         self._device_ids = device_ids
         self.tasks = UiTasks(lambda exc: self.message.show_error(f"Unexpected error: {exc}"))
         self.result: OptimizationResult | None = None
@@ -68,6 +71,12 @@ class OptimizationView(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.import_button = QPushButton("Import prices / load…")
+        self.import_folder = QLabel("Import folder: (none)")
+        self.import_folder.setObjectName("import_folder")
+        self.import_folder.setWordWrap(True)
+        self.import_folder_button = QPushButton("Pick import folder…")
+        # Greyed out for roles that may not change it; the core service checks again (and audits a refusal).
+        self.import_folder_button.setEnabled(import_source is not None and can_set_import_source)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
@@ -98,6 +107,10 @@ class OptimizationView(QWidget):
         form.addRow(buttons)
         form.addRow(self.progress)
         form.addRow(self.import_button)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.import_folder, 1)
+        folder_row.addWidget(self.import_folder_button)
+        form.addRow(folder_row)
         form.addRow(self.savings)
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -121,6 +134,7 @@ class OptimizationView(QWidget):
         self.run_button.clicked.connect(self.start_run)
         self.cancel_button.clicked.connect(self.cancel_run)
         self.import_button.clicked.connect(lambda: self.tasks.start(self.pick_and_import()))
+        self.import_folder_button.clicked.connect(lambda: self.tasks.start(self.pick_import_folder()))
         self.propose_button.clicked.connect(lambda: self.tasks.start(self.propose()))
         self.remove_button.clicked.connect(self._remove_selected)
         self.plan_device.currentIndexChanged.connect(self._show_selected_device)
@@ -129,6 +143,8 @@ class OptimizationView(QWidget):
     # -- loading ---------------------------------------------------------------------------------
     async def refresh(self) -> None:
         device_ids, versions = await call_core(lambda: (self._device_ids(), self.optimizer.model_versions()))
+        if self.import_source is not None:
+            self._show_import_folder((await call_core(self.import_source.current)).folder)
         checked = set(self.selected_devices())
         self.devices.clear()
         for device_id in device_ids:
@@ -271,3 +287,27 @@ class OptimizationView(QWidget):
             where = f"line {result.error_line}: " if result.error_line else ""
             self.message.show_error(f"{path.name} not imported, nothing stored. {where}{result.error}")
         return result
+
+    # -- watched import folder -------------------------------------------------------------------
+    def _show_import_folder(self, folder: str) -> None:
+        self.import_folder.setText(f"Import folder: {folder or '(none)'}")
+
+    async def pick_import_folder(self) -> str | None:
+        dialog = QFileDialog(self, "Folder the runtime imports price and load files from")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        if not await run_dialog(dialog) or not dialog.selectedFiles():
+            return None
+        return await self.set_import_folder(dialog.selectedFiles()[0])
+
+    async def set_import_folder(self, folder: str) -> str | None:
+        """Store the watched folder (MANAGE_MARKET_DATA, audited); the runtime watches it from its next start."""
+        try:
+            source = await call_core(self.import_source.change, self.principal, folder=folder)
+        except GridRoomError as exc:
+            self.message.show_error(f"Import folder not changed: {exc}")
+            return None
+        self._show_import_folder(source.folder)
+        self.message.show_info(f"Import folder set to {source.folder}; files dropped there are imported "
+                               "from the next start of GridRoom or `gridroom serve`.")
+        return source.folder

@@ -12,8 +12,9 @@ from core.secrets import SecretStore
 from core.services import CoreServices
 from core.settings import data_dir, resolve_database_url
 from core.storage.database import Database
-from gridroom.composition import build_fleet, build_runtime
+from gridroom.composition import build_fleet, build_market, build_runtime
 from gridroom.fleet_runtime import FleetSettings
+from gridroom.market_runtime import market_settings
 
 
 def register(sub: _SubParsersAction) -> None:
@@ -64,7 +65,8 @@ def _launch(url: str, demo_login: tuple[str, str] | None, broker_text: str | Non
         broker = demo.broker
     try:
         fleet = build_fleet(services, FleetSettings(broker=broker))
-        return run_desktop(lambda: services, lambda: build_runtime(services, fleet), demo_login=demo_login,
+        market = build_market(services, market_settings())  # the watched import folder, when one is set
+        return run_desktop(lambda: services, lambda: build_runtime(services, fleet, market), demo_login=demo_login,
                            fleet=fleet.context)
     finally:
         if demo is not None:

@@ -138,3 +138,33 @@ async def test_screenshot_of_the_optimization_view(qtbot, qapp, wired, trader):
 def _runtime(services):
     from core.runtime.runtime import Runtime
     return Runtime(clock=services.clock)
+
+
+async def test_import_folder_is_shown_and_only_traders_and_admins_may_pick_it(
+        qtbot, wired, trader, operator, sqlite_services, tmp_path, monkeypatch):
+    from core.auth.roles import Permission
+    from core.market.import_source import ImportSourceSettings
+    from core.settings import MarketImportSource
+
+    monkeypatch.setenv("GRIDROOM_DATA_DIR", str(tmp_path / "data"))  # a settings file of this test's own
+    s = sqlite_services
+    source = ImportSourceSettings(s.db, s.audit, s.authorizer)
+    optimizer, market, _ = wired
+    views = {}
+    for who in (trader, operator):
+        views[who.username] = OptimizationView(
+            optimizer, market, who, lambda: sorted(LIMITS), import_source=source,
+            can_set_import_source=s.authorizer.allowed(who, Permission.MANAGE_MARKET_DATA))
+        qtbot.addWidget(views[who.username])
+        await views[who.username].refresh()
+    view = views["tess"]
+    assert view.import_folder.text() == "Import folder: (none)" and view.import_folder_button.isEnabled()
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    assert await view.set_import_folder(str(drop)) == str(drop)
+    assert view.import_folder.text() == f"Import folder: {drop}" and MarketImportSource.load().folder == str(drop)
+    other = views["otto"]
+    assert not other.import_folder_button.isEnabled()  # operators run the optimizer but do not manage market data
+    assert await other.set_import_folder(str(tmp_path)) is None  # the core service refuses it anyway
+    assert other.message.kind == "error" and "not allowed" in other.message.text()
+    assert MarketImportSource.load().folder == str(drop)
