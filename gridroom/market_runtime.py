@@ -1,8 +1,9 @@
-"""Market data inside the runtime: polls the watched import folder and feeds forecast drift to the alarms.
+"""Market data inside the runtime: polls the watched import folder and the import URL, and feeds forecast drift
+to the alarms.
 
-The folder is polled in a worker thread every `period_s` on the runtime loop; each poll's report is
-published for the GUI (MarketImportsPolled). Drift events raised by any import (watched folder or the
-GUI's import action) go to the alarm engine through AlarmRuntimeService.submit_event.
+The folder (and the URL, when due) is polled in a worker thread every `period_s` on the runtime loop; each
+poll's report is published for the GUI (MarketImportsPolled). Drift events raised by the runtime's imports go
+to the alarm engine through AlarmRuntimeService.submit_event.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from core.forecasting.default_model import shipped_registry
 from core.forecasting.drift_watch import PriceDriftWatch
 from core.forecasting.registry import ModelRegistry
 from core.market.service import MarketDataService
+from core.market.url_source import UrlImportWatcher
 from core.market.watcher import FolderImportWatcher, PollReport, RetryPolicy
 from core.services import CoreServices
 from core.settings import MarketImportSource, data_dir
@@ -48,12 +50,15 @@ class MarketSettings:
     """How the runtime imports market data on its own (built like FleetSettings, from the settings file)."""
 
     watched_folder: Path | None = None  # None: no folder is watched
-    period_s: float = 60.0  # how often the folder is looked at
+    url: str | None = None  # None: nothing is fetched
+    period_s: float = 60.0  # how often the folder is looked at (and the URL checked for being due)
+    url_interval_s: float = 3600.0  # how often the URL is fetched when all goes well
     retry: RetryPolicy = RetryPolicy()
 
     @classmethod
     def from_source(cls, source: MarketImportSource, **overrides) -> "MarketSettings":
-        return cls(watched_folder=Path(source.folder) if source.folder else None, **overrides)
+        return cls(watched_folder=Path(source.folder) if source.folder else None, url=source.url or None,
+                   **overrides)
 
 
 def market_settings() -> MarketSettings:
@@ -66,7 +71,8 @@ class MarketRuntimeService:
 
     def __init__(self, services: CoreServices, market: MarketDataService, models: ModelRegistry, *,
                  watched_folder: Path | None = None, period_s: float = 60.0,
-                 retry: RetryPolicy = RetryPolicy()) -> None:
+                 retry: RetryPolicy = RetryPolicy(), url: str | None = None, url_interval_s: float = 3600.0,
+                 download_dir: Path | None = None) -> None:
         self.services = services
         self.market = market
         self.models = models
@@ -75,6 +81,9 @@ class MarketRuntimeService:
         # trail records "system" with trigger watched_folder.
         self.watcher = (FolderImportWatcher(market, SYSTEM, watched_folder, services.clock, retry)
                         if watched_folder is not None else None)
+        self.url_watcher = (UrlImportWatcher(market, SYSTEM, url, services.clock,
+                                             download_dir or data_dir() / "downloads", retry,
+                                             interval_s=url_interval_s) if url else None)
         self.drift = PriceDriftWatch(models, market.read_series, services.clock, self._drift_detected)
         market.import_listeners.append(self.drift.on_import)
         self.drift_sinks: list = []  # e.g. AlarmRuntimeService.submit_event
@@ -87,11 +96,12 @@ class MarketRuntimeService:
                       models: ModelRegistry | None = None) -> "MarketRuntimeService":
         market = MarketDataService(services.db, services.audit, services.authorizer, services.clock)
         return cls(services, market, models or model_registry(services), watched_folder=settings.watched_folder,
-                   period_s=settings.period_s, retry=settings.retry)
+                   period_s=settings.period_s, retry=settings.retry, url=settings.url,
+                   url_interval_s=settings.url_interval_s)
 
     async def start(self, runtime) -> None:
         self._runtime = runtime
-        if self.watcher is not None:
+        if self.watcher is not None or self.url_watcher is not None:
             self._task = asyncio.create_task(self._poll_every(), name="market-folder-watch")
 
     async def stop(self) -> None:
@@ -99,9 +109,15 @@ class MarketRuntimeService:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
+    def poll_sources(self) -> PollReport:
+        """Poll the watched folder and the URL (each when configured) and report both together. Blocking."""
+        reports = [w.poll() for w in (self.watcher, self.url_watcher) if w is not None]
+        return PollReport(*(tuple(x for r in reports for x in getattr(r, name))
+                            for name in ("imported", "failures", "waiting")))
+
     async def poll_once(self) -> PollReport:
-        """One poll of the watched folder, off the loop; the report is published."""
-        report = await asyncio.to_thread(self.watcher.poll)
+        """One poll of the watched folder and URL, off the loop; the report is published."""
+        report = await asyncio.to_thread(self.poll_sources)
         if self._runtime is not None:
             self._runtime.publish(MarketImportsPolled(report))
         for listener in list(self.poll_listeners):

@@ -49,6 +49,7 @@ class ImportKind(enum.Enum):
 class ImportTrigger(enum.Enum):
     MANUAL = "manual"
     WATCHED_FOLDER = "watched_folder"
+    URL = "url"
 
 
 @dataclass(frozen=True)

@@ -97,3 +97,20 @@ def test_market_import_cli_stores_a_file_and_names_the_line_of_a_bad_one(
     market = MarketDataService(sqlite_services.db, sqlite_services.audit, sqlite_services.authorizer)
     start = datetime(2024, 3, 1, tzinfo=timezone.utc)
     assert list(market.read_series(PRICE_SERIES, start, start.replace(hour=3)).values[:2]) == [61.42, 58.14]
+
+
+def test_the_url_from_the_settings_is_fetched_by_the_market_runtime(
+        sqlite_services, sqlite_database_url, monkeypatch, capsys):
+    from tests.support.http_server import PriceServer
+
+    people = make_people(sqlite_services)
+    server = PriceServer()
+    try:
+        assert cli(monkeypatch, sqlite_database_url, STRONG + "x", "market", "url", server.url, "--as", "tom") == 0
+        market = build_market(sqlite_services, market_settings())
+        assert market.watcher is None and market.url_watcher.url == server.url
+        report = market.poll_sources()
+    finally:
+        server.close()
+    assert [r.counts.inserted for r in report.imported] == [2]
+    assert [(r.trigger, r.actor) for r in market.market.import_runs(people["tom"])] == [("url", "system")]
