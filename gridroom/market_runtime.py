@@ -3,7 +3,8 @@ to the alarms.
 
 The folder (and the URL, when due) is polled in a worker thread every `period_s` on the runtime loop; each
 poll's report is published for the GUI (MarketImportsPolled). Drift events raised by the runtime's imports go
-to the alarm engine through AlarmRuntimeService.submit_event.
+to the alarm engine through AlarmRuntimeService.submit_event, and start a retrain of the price model (at most
+once per cool-down, audited as system; PriceModelRetrained is published when the new model is registered).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -18,7 +20,9 @@ from core.auth.principal import SYSTEM
 from core.forecasting.db_registry import DbRecordStore, seed_from
 from core.forecasting.default_model import shipped_registry
 from core.forecasting.drift_watch import PriceDriftWatch
-from core.forecasting.registry import ModelRegistry
+from core.forecasting.registry import ModelRecord, ModelRegistry
+from core.forecasting.retrain import PriceModelRetrainer, RetrainSettings
+from core.forecasting.retrain_trigger import RetrainOnDrift
 from core.market.service import MarketDataService
 from core.market.url_source import UrlImportWatcher
 from core.market.watcher import FolderImportWatcher, PollReport, RetryPolicy
@@ -33,6 +37,13 @@ class MarketImportsPolled:
     """Event for the GUI: what one poll of the watched folder did."""
 
     report: PollReport
+
+
+@dataclass(frozen=True)
+class PriceModelRetrained:
+    """Event for the GUI: drift made the runtime train and register a new price model (the newest version)."""
+
+    record: ModelRecord
 
 
 def model_registry(services: CoreServices, directory: Path | None = None) -> ModelRegistry:
@@ -54,6 +65,7 @@ class MarketSettings:
     period_s: float = 60.0  # how often the folder is looked at (and the URL checked for being due)
     url_interval_s: float = 3600.0  # how often the URL is fetched when all goes well
     retry: RetryPolicy = RetryPolicy()
+    retrain_cooldown: timedelta | None = timedelta(hours=24)  # None: drift raises the alarm only
 
     @classmethod
     def from_source(cls, source: MarketImportSource, **overrides) -> "MarketSettings":
@@ -72,7 +84,8 @@ class MarketRuntimeService:
     def __init__(self, services: CoreServices, market: MarketDataService, models: ModelRegistry, *,
                  watched_folder: Path | None = None, period_s: float = 60.0,
                  retry: RetryPolicy = RetryPolicy(), url: str | None = None, url_interval_s: float = 3600.0,
-                 download_dir: Path | None = None) -> None:
+                 download_dir: Path | None = None, retrain_cooldown: timedelta | None = timedelta(hours=24),
+                 retrain: RetrainSettings = RetrainSettings()) -> None:
         self.services = services
         self.market = market
         self.models = models
@@ -87,6 +100,13 @@ class MarketRuntimeService:
         self.drift = PriceDriftWatch(models, market.read_series, services.clock, self._drift_detected)
         market.import_listeners.append(self.drift.on_import)
         self.drift_sinks: list = []  # e.g. AlarmRuntimeService.submit_event
+        # Drift also retrains the model (at most once per cool-down, in its own worker thread, never the GUI's).
+        self.retrain = None
+        if retrain_cooldown is not None:
+            retrainer = PriceModelRetrainer(services.db, services.audit, services.authorizer, market.read_series,
+                                            market.last_start, models, services.clock, retrain)
+            self.retrain = RetrainOnDrift(retrainer, services.clock, retrain_cooldown)
+            self.retrain.listeners.append(self._retrained)
         self.poll_listeners: list = []  # called with each PollReport, after it is published (any thread)
         self._runtime = None
         self._task: asyncio.Task | None = None
@@ -97,7 +117,7 @@ class MarketRuntimeService:
         market = MarketDataService(services.db, services.audit, services.authorizer, services.clock)
         return cls(services, market, models or model_registry(services), watched_folder=settings.watched_folder,
                    period_s=settings.period_s, retry=settings.retry, url=settings.url,
-                   url_interval_s=settings.url_interval_s)
+                   url_interval_s=settings.url_interval_s, retrain_cooldown=settings.retrain_cooldown)
 
     async def start(self, runtime) -> None:
         self._runtime = runtime
@@ -108,6 +128,8 @@ class MarketRuntimeService:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self.retrain is not None:
+            await asyncio.to_thread(self.retrain.close)
 
     def poll_sources(self) -> PollReport:
         """Poll the watched folder and the URL (each when configured) and report both together. Blocking."""
@@ -135,3 +157,9 @@ class MarketRuntimeService:
     def _drift_detected(self, event) -> None:
         for sink in list(self.drift_sinks):
             sink(event)
+        if self.retrain is not None:
+            self.retrain.on_drift(event)
+
+    def _retrained(self, record: ModelRecord) -> None:
+        if self._runtime is not None:
+            self._runtime.publish(PriceModelRetrained(record))
