@@ -4,6 +4,8 @@ cancel, and the hand-over of a plan to ScheduleService as a draft."""
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -116,3 +118,39 @@ def test_without_stored_prices_the_run_is_refused_with_the_reason(services, cloc
     optimizer, _, _, people = build(services, clock, tmp_path)
     with pytest.raises(OptimizationRefused, match="import prices first"):
         optimizer.run(people["tom"], OptimizationRequest(("bess-01",)))
+
+
+class CountingProcessPool(ProcessPoolExecutor):
+    """A real process pool that counts the chunks handed to it: proves a run went through the processes."""
+
+    def __init__(self):
+        super().__init__(max_workers=2, mp_context=multiprocessing.get_context("forkserver"))
+        self.chunks = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.chunks += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_sixteen_devices_run_in_worker_processes_with_the_same_plans_as_in_one_thread(
+        sqlite_services, clock, tmp_path):
+    limits = {f"bess-{i:02d}": DeviceLimits(f"bess-{i:02d}", 100.0 + 10 * i, 50.0, 50.0, 10.0, 90.0, 0.95, 0.95,
+                                            20.0 + 4 * i) for i in range(16)}
+    optimizer, market, _, people = build(sqlite_services, clock, tmp_path, limits)
+    assert market.import_file(people["tom"], PRICES).ok
+    pool = CountingProcessPool()
+    optimizer.executor = pool
+    seen = []
+    try:
+        pooled = optimizer.run(people["tom"], OptimizationRequest(tuple(limits), horizon_h=4),
+                               progress=lambda done, total: seen.append((done, total)))
+    finally:
+        pool.shutdown()
+    assert pool.chunks == 8  # 16 devices in 2 workers x 4 chunks
+    assert seen[-1] == (16, 16) and [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert all(d.ok for d in pooled.devices) and [d.device_id for d in pooled.devices] == list(limits)
+    threaded = optimizer.run(people["tom"], OptimizationRequest(tuple(limits)[:15], horizon_h=4))
+    assert pool.chunks == 8  # below POOL_MIN_DEVICES: one worker thread, the pool is not used
+    for device in threaded.devices:
+        np.testing.assert_allclose(pooled.device(device.device_id).plan.device.net_charge_kw,
+                                   device.plan.device.net_charge_kw, atol=1e-6)
