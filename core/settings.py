@@ -92,3 +92,34 @@ def resolve_database_url(explicit: str | None = None, secrets: SecretStore | Non
             if password:
                 url = parsed.set(password=password).render_as_string(hide_password=False)
     return url
+
+
+MARKET_IMPORT_KEY = "market_import"
+
+
+@dataclass(frozen=True)
+class MarketImportSource:
+    """Where the runtime fetches market data on its own: a watched folder and/or an http(s) URL.
+
+    Kept in the settings file's `extra` section (under "market_import"), beside the database URL, so the
+    desktop app and `gridroom serve` on this machine read the same source. Empty strings: not configured.
+    """
+
+    folder: str = ""
+    url: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "MarketImportSource":
+        raw = settings.extra.get(MARKET_IMPORT_KEY) or {}
+        if not isinstance(raw, dict):
+            raise GridRoomError(f"settings file {Settings.path()}: extra.{MARKET_IMPORT_KEY} must be an object")
+        return cls(folder=str(raw.get("folder") or ""), url=str(raw.get("url") or ""))
+
+    @classmethod
+    def load(cls) -> "MarketImportSource":
+        return cls.from_settings(Settings.load())
+
+    def save(self) -> None:
+        settings = Settings.load()
+        settings.extra = {**settings.extra, MARKET_IMPORT_KEY: {"folder": self.folder, "url": self.url}}
+        settings.save()

@@ -37,6 +37,7 @@ from desktop.views.fleet_view import FleetView
 from desktop.views.schedule_editor_view import ScheduleEditorView
 from desktop.views.schedule_status_view import ScheduleStatusView
 from desktop.views.schedule_targets import ScheduleBackend
+from desktop.views.optimization_setup import build_optimization_view
 from desktop.views.users_view import UsersView
 from desktop.widgets.alarm_banner import AlarmBanner
 
@@ -131,6 +132,8 @@ class MainWindow(QMainWindow):
             ViewSpec("schedule_status", "Schedule status", "Ctrl+Shift+8", Permission.VIEW_FLEET,
                      lambda: ScheduleStatusView(s, p, f)),
             ViewSpec("analytics", "Analytics", "Ctrl+0", Permission.VIEW_HISTORY, lambda: AnalyticsView(s, p)),
+            ViewSpec("optimization", "Optimization", "Ctrl+9", Permission.RUN_OPTIMIZATION,
+                     lambda: build_optimization_view(s, p, f)),
         ]
 
     def _connect_fleet_views(self) -> None:

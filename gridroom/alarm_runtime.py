@@ -19,6 +19,7 @@ from core.alarms import (
     FleetSnapshot,
     default_rules,
 )
+from core.alarms.inputs import AlarmInputEvent
 from core.alarms.messages import (
     AcknowledgeAlarms,
     AlarmTransitionsPublished,
@@ -126,6 +127,24 @@ class AlarmRuntimeService:
         if command_failure(outcome) is None:
             return
         task = asyncio.create_task(asyncio.to_thread(self.feed_command_outcome, outcome))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def feed_event(self, event: AlarmInputEvent) -> list[AlarmTransition]:
+        """Hand a discrete alarm input (e.g. ForecastDriftDetected) to the engine (blocking)."""
+        return self.alarms.receive(event)
+
+    def submit_event(self, event: AlarmInputEvent) -> None:
+        """Thread-safe entry for inputs raised outside the runtime loop (an import in a worker thread):
+        the event crosses to the runtime loop, which records it in a worker thread like any other input."""
+        runtime = self._runtime
+        if runtime is None:
+            self.feed_event(event)  # no runtime (CLI): record it here and now
+            return
+        runtime.loop.call_soon_threadsafe(self._feed_later, event)
+
+    def _feed_later(self, event: AlarmInputEvent) -> None:
+        task = asyncio.create_task(asyncio.to_thread(self.feed_event, event))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 

@@ -7,7 +7,7 @@ import logging
 import sys
 
 from core.errors import GridRoomError
-from gridroom.commands import app, audit, ca, db, devices, report, serve, sim, users
+from gridroom.commands import app, audit, ca, db, devices, forecast, market, report, serve, sim, users
 from gridroom.commands.common import CommandError
 
 
@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--database", metavar="URL", help="database URL (default: settings, then the per-user SQLite file)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (app, serve, sim, db, users, devices, ca, audit, report):
+    for module in (app, serve, sim, db, users, devices, ca, audit, report, forecast, market):
         module.register(sub)
     return parser
 

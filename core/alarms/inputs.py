@@ -90,11 +90,20 @@ class AckLatencyHigh(_DeviceEvent):
 
 @dataclass(frozen=True)
 class ForecastDriftDetected:
-    """A forecast model's error drifted past its monitor's limit."""
+    """A forecast model's live error drifted past its monitor's limit (core.forecasting.drift raises it).
+
+    `drift_score` is live MAE / backtest MAE; the other measurements are optional so that any monitor can
+    raise the event, and they travel into the alarm for the operator to read.
+    """
 
     model_id: str
     drift_score: float
     at: datetime
+    kind: str = "price"
+    live_mae: float | None = None
+    backtest_mae: float | None = None
+    threshold_ratio: float | None = None
+    window_rows: int | None = None
 
     def __post_init__(self) -> None:
         _check_source(self.model_id, "model_id")

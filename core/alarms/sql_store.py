@@ -11,7 +11,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from core.alarms.priorities import Priority
 from core.alarms.states import AlarmState
@@ -22,7 +24,8 @@ from core.storage.database import Database
 
 @dataclass(frozen=True)
 class AlarmHistoryFilter:
-    """What the history view searches by. `text` matches alarm id, source, user or comment (substring)."""
+    """What the history view searches by. `text` matches alarm id (which holds the source), user or comment:
+    a substring, ignoring the case of ASCII letters, the same on SQLite and PostgreSQL."""
 
     text: str | None = None
     priority: Priority | None = None
@@ -36,6 +39,33 @@ class AlarmHistoryFilter:
 def _clean(text: str | None) -> str | None:
     # NUL cannot be stored in PostgreSQL text and truncates in SQLite: drop it on both.
     return None if text is None else text.replace("\x00", "")
+
+
+class _AsciiLower(FunctionElement):
+    """lower() that folds only A-Z, on every database. SQLite's lower() (and LIKE) fold ASCII only, while
+    PostgreSQL's follow the database's locale: without the C collation a search would find different rows
+    on the two backends (e.g. "K" (Kelvin sign) matching "k" on PostgreSQL only)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_AsciiLower)
+def _ascii_lower_default(element, compiler, **kw):
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_AsciiLower, "postgresql")
+def _ascii_lower_postgresql(element, compiler, **kw):
+    return f'lower(({compiler.process(element.clauses, **kw)}) COLLATE "C")'
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """What _AsciiLower does in SQL, in Python."""
+    return text.translate(_ASCII_LOWER)
 
 
 def _to_row(t: AlarmTransition) -> AlarmTransitionRow:
@@ -105,11 +135,12 @@ class SqlAlarmStore:
         T = AlarmTransitionRow
         stmt = select(T)
         if flt.text:
-            needle = _clean(flt.text).strip()
-            stmt = stmt.where(or_(
-                T.alarm_id.contains(needle, autoescape=True), T.username.contains(needle, autoescape=True),
-                T.comment.contains(needle, autoescape=True),
-            ))
+            # Operators type "Crew" for "crew on site": case-insensitive, but for ASCII letters only, so that
+            # both backends agree (SQLite's LIKE ignored ASCII case while PostgreSQL's did not). The text is
+            # data: autoescape keeps % and _ literal.
+            needle = ascii_lower(_clean(flt.text).strip())
+            stmt = stmt.where(or_(*(_AsciiLower(column).contains(needle, autoescape=True)
+                                    for column in (T.alarm_id, T.username, T.comment))))
         if flt.priority is not None:
             stmt = stmt.where(T.priority == Priority(flt.priority).value)
         if flt.rule_id:

@@ -69,6 +69,7 @@ PERMISSION_MATRIX: dict[Role, frozenset[Permission]] = {
             P.APPROVE_SCHEDULE,
             P.DISTRIBUTE_SCHEDULE,
             P.HANDLE_ALARMS,
+            P.RUN_OPTIMIZATION,  # issue #6: an operator may re-run the optimizer before approving its plan
         }
     ),
     Role.TRADER: frozenset(

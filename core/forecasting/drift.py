@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
-from datetime import datetime
 
+# One event type for the monitor and the alarm engine (they were twins): the alarms package owns it.
+from core.alarms.inputs import ForecastDriftDetected
 from core.clock import Clock
 
-
-@dataclass(frozen=True)
-class ForecastDriftDetected:
-    """Event: a model's live MAE rose above threshold_ratio x its backtest MAE. The alarm engine consumes it."""
-
-    model_version: str
-    kind: str
-    live_mae: float
-    backtest_mae: float
-    ratio: float
-    threshold_ratio: float
-    window_rows: int
-    detected_at: datetime
+__all__ = ["DriftMonitor", "ForecastDriftDetected"]
 
 
 class DriftMonitor:
@@ -65,9 +53,9 @@ class DriftMonitor:
         ratio = (self._sum / self.window_rows) / self.backtest_mae
         if self._armed and ratio > self.threshold_ratio:
             self._armed = False
-            return ForecastDriftDetected(self.model_version, self.kind, self._sum / self.window_rows,
-                                         self.backtest_mae, ratio, self.threshold_ratio, self.window_rows,
-                                         self._clock.now())
+            return ForecastDriftDetected(self.model_version, ratio, self._clock.now(), kind=self.kind,
+                                         live_mae=self._sum / self.window_rows, backtest_mae=self.backtest_mae,
+                                         threshold_ratio=self.threshold_ratio, window_rows=self.window_rows)
         if not self._armed and ratio < self.rearm_ratio:
             self._armed = True
         return None

@@ -1,4 +1,5 @@
-"""Model registry: a directory of ONNX files and one JSON manifest (a database table comes later).
+"""Model registry: a directory of ONNX files plus their records, in a JSON manifest (the shipped models) or in
+the database (an installation's own models: db_registry.DbRecordStore).
 
 Each record holds the version, kind, training window, feature schema, sha256 of the file, backtest errors and
 creation time. Loading verifies the hash, so a file changed after registration is refused.
@@ -13,6 +14,7 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from core.clock import Clock, ensure_utc
 from core.forecasting.features import FeatureSchema
@@ -71,14 +73,21 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-class ModelRegistry:
-    """Models of one installation, in `directory`. Not safe for concurrent writers (one trainer at a time)."""
+class RecordStore(Protocol):
+    """Where a registry keeps its records (the files themselves always stay in the registry's directory)."""
 
-    def __init__(self, directory: Path | str, clock: Clock) -> None:
-        self.directory = Path(directory)
-        self._clock = clock
+    def read_all(self) -> list[ModelRecord]: ...
 
-    def _read_manifest(self) -> list[ModelRecord]:
+    def add(self, record: ModelRecord) -> None: ...
+
+
+class JsonManifestStore:
+    """Records in `manifest.json` next to the model files: portable, used for the models shipped in resources/."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def read_all(self) -> list[ModelRecord]:
         path = self.directory / MANIFEST
         if not path.exists():
             return []
@@ -88,12 +97,25 @@ class ModelRegistry:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelRegistryError(f"{path} is not a readable model manifest: {exc}") from exc
 
-    def _write_manifest(self, records: list[ModelRecord]) -> None:
+    def add(self, record: ModelRecord) -> None:
+        records = self.read_all() + [record]
         path = self.directory / MANIFEST
         temporary = path.with_suffix(".json.tmp")
         text = json.dumps({"schema_version": 1, "models": [r.to_json() for r in records]}, indent=2, sort_keys=True)
         temporary.write_text(text + "\n", encoding="utf-8")
         os.replace(temporary, path)  # atomic: a crash leaves the old manifest, never half a new one
+
+
+class ModelRegistry:
+    """Models of one installation, in `directory`. Not safe for concurrent writers (one trainer at a time)."""
+
+    def __init__(self, directory: Path | str, clock: Clock, store: RecordStore | None = None) -> None:
+        self.directory = Path(directory)
+        self._clock = clock
+        self._store = store if store is not None else JsonManifestStore(self.directory)
+
+    def _read_manifest(self) -> list[ModelRecord]:
+        return self._store.read_all()
 
     def register(self, onnx_bytes: bytes, *, version: str, kind: str, training_start: datetime,
                  training_end: datetime, backtest_mae: float, backtest_mape_pct: float) -> ModelRecord:
@@ -118,7 +140,7 @@ class ModelRegistry:
             backtest_mae=float(backtest_mae), backtest_mape_pct=float(backtest_mape_pct),
             created_at=self._clock.now(),
         )
-        self._write_manifest(records + [record])
+        self._store.add(record)
         return record
 
     def list(self, kind: str | None = None) -> tuple[ModelRecord, ...]:

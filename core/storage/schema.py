@@ -7,6 +7,8 @@ from core.devices import tables as _devices  # noqa: F401
 from core.fleet import tables as _fleet  # noqa: F401
 from core.groups import tables as _groups  # noqa: F401
 from core.notifications import tables as _notifications  # noqa: F401
+from core.forecasting import tables as _forecasting  # noqa: F401
+from core.market import tables as _market  # noqa: F401
 from core.schedules import tables as _schedules  # noqa: F401
 from core.telemetry import tables as _telemetry  # noqa: F401
 from core.storage.base import Base

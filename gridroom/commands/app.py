@@ -13,8 +13,9 @@ from core.services import CoreServices
 from core.settings import data_dir, resolve_database_url
 from core.storage.database import Database
 from core.runtime.heap import settle_heap
-from gridroom.composition import build_fleet, build_runtime
+from gridroom.composition import build_fleet, build_market, build_runtime
 from gridroom.fleet_runtime import FleetSettings
+from gridroom.market_runtime import market_settings
 
 
 def register(sub: _SubParsersAction) -> None:
@@ -65,8 +66,9 @@ def _launch(url: str, demo_login: tuple[str, str] | None, broker_text: str | Non
         broker = demo.broker
     try:
         fleet = build_fleet(services, FleetSettings(broker=broker))
+        market = build_market(services, market_settings())  # the watched import folder, when one is set
         settle_heap()  # once per process, after the imports and the composition: see core/runtime/heap.py
-        return run_desktop(lambda: services, lambda: build_runtime(services, fleet), demo_login=demo_login,
+        return run_desktop(lambda: services, lambda: build_runtime(services, fleet, market), demo_login=demo_login,
                            fleet=fleet.context)
     finally:
         if demo is not None:

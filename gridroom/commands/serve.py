@@ -9,8 +9,9 @@ from argparse import Namespace, _SubParsersAction
 from core.auth.principal import SYSTEM
 from core.runtime.heap import settle_heap
 from gridroom.commands.common import StopSignals, open_services
-from gridroom.composition import build_fleet, build_runtime
+from gridroom.composition import build_fleet, build_market, build_runtime
 from gridroom.fleet_runtime import FleetSettings
+from gridroom.market_runtime import market_settings
 
 
 def register(sub: _SubParsersAction) -> None:
@@ -47,7 +48,7 @@ def cmd_serve(args: Namespace) -> int:
     # down (one session per host; the desktop keeps a clean session).
     fleet = build_fleet(services, FleetSettings(broker=broker, ack_session_id=f"gridroom-serve-{socket.gethostname()}",
                                                 ingest_workers=args.ingest_workers))
-    runtime = build_runtime(services, fleet)
+    runtime = build_runtime(services, fleet, build_market(services, market_settings()))
     with StopSignals() as stop_signals:
         try:
             return _serve(services, runtime, fleet, stop_signals)

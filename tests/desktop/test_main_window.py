@@ -26,14 +26,14 @@ async def _window(qtbot, services, principal, settings, runtime=None) -> MainWin
 async def test_admin_gets_every_view_as_a_tabbed_dock(qtbot, sqlite_services, admin, layout_settings):
     window = await _window(qtbot, sqlite_services, admin, layout_settings)
     assert set(window.docks) == {"fleet", "device", "battery", "users", "audit", "alarms", "devices", "schedules",
-                                 "schedule_status", "analytics"}
+                                 "schedule_status", "analytics", "optimization"}
     assert window.tabifiedDockWidgets(window.docks["fleet"])  # tabbed together
     for action_id in ("view.users", "view.audit", "users.create", "audit.verify", "audit.export_csv"):
         assert window.registry.action(action_id).isEnabled(), action_id
     shortcuts = {v: window.registry.action(f"view.{v}").shortcut().toString() for v in window.docks}
     assert shortcuts == {"fleet": "Ctrl+1", "device": "Ctrl+2", "battery": "Ctrl+3", "users": "Ctrl+4", "audit": "Ctrl+5",
                          "alarms": "Ctrl+6", "devices": "Ctrl+7", "schedules": "Ctrl+8",
-                         "schedule_status": "Ctrl+Shift+8", "analytics": "Ctrl+0"}
+                         "schedule_status": "Ctrl+Shift+8", "optimization": "Ctrl+9", "analytics": "Ctrl+0"}
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&File", "&View", "Co&mmands", "&Schedules", "&Users", "&Devices", "&Audit", "&Help"]
     window.registry.action("view.audit").trigger()
@@ -44,8 +44,10 @@ async def test_admin_gets_every_view_as_a_tabbed_dock(qtbot, sqlite_services, ad
 async def test_non_admins_see_admin_actions_disabled(qtbot, sqlite_services, admin, layout_settings, role):
     person = make_user(sqlite_services, admin, "pat", role)
     window = await _window(qtbot, sqlite_services, person, layout_settings)
+    optimizes = {"optimization"} if role in (Role.OPERATOR, Role.TRADER) else set()  # RUN_OPTIMIZATION
     # every role may view history (analytics)
-    assert set(window.docks) == {"fleet", "device", "battery", "alarms", "schedules", "schedule_status", "analytics"}
+    assert set(window.docks) == {"fleet", "device", "battery", "alarms", "schedules", "schedule_status",
+                                 "analytics"} | optimizes
     assert not window.registry.action("view.users").isEnabled()
     assert not window.registry.action("view.audit").isEnabled()
     assert window.registry.action("view.fleet").isEnabled()

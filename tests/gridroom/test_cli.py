@@ -128,3 +128,35 @@ def test_audit_report_pdf_headless(demo_db, tmp_path):
     r = run(["--database", demo_db, "report", "audit", "--out", str(tmp_path / "x.pdf"), "--from", "2026-02-01",
              "--to", "2026-01-01", "--admin", ADMIN.username, "--password-stdin"], ADMIN.password + "\n")
     assert r.returncode == 2 and "--from must be before --to" in r.stderr
+
+
+def test_forecast_retrain_from_the_cli_registers_a_new_price_model(
+        sqlite_services, sqlite_database_url, tmp_path, monkeypatch, capsys):
+    """In process through main(argv): prices imported with `market import`, then `forecast retrain`."""
+    import io
+
+    from core.audit.trail import AuditFilter
+    from gridroom.market_runtime import model_registry
+    from tests.support.people import STRONG, make_people
+
+    monkeypatch.setenv("GRIDROOM_DATA_DIR", str(tmp_path / "data"))  # the model files of this test's own
+    people = make_people(sqlite_services)
+    prices = Path(__file__).resolve().parents[1] / "fixtures" / "timeseries" / "be_day_ahead_prices_utc_2024-03_2024-05.csv"
+
+    def cli(password: str, *argv: str) -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+        return main(["--database", sqlite_database_url, *argv, "--password-stdin"])
+
+    assert cli(STRONG + "x", "forecast", "retrain", "--admin", "tom") == 2
+    assert "no stored prices" in capsys.readouterr().err
+    assert cli(STRONG + "x", "market", "import", str(prices), "--as", "tom") == 0
+    capsys.readouterr()
+    assert cli(STRONG + "x", "forecast", "retrain", "--admin", "vic") == 2
+    assert "not allowed" in capsys.readouterr().err
+    assert cli(STRONG + "x", "forecast", "retrain", "--admin", "tom", "--training-days", "42") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("registered price-20240525-") and "trained 2024-04-13..2024-05-25" in out
+    version = out.split()[1].rstrip(":")
+    assert model_registry(sqlite_services).get(version).backtest_mae > 0
+    audit = sqlite_services.audit_log.query(people["chief"], AuditFilter(action="forecast.retrain"))
+    assert [(e.username, e.resource, e.detail["reason"]) for e in audit] == [("tom", f"forecast:{version}", "manual")]

@@ -22,7 +22,7 @@ EXPECTED = {
     Permission.DISTRIBUTE_SCHEDULE: {Role.ADMIN, Role.OPERATOR},
     Permission.HANDLE_ALARMS: {Role.ADMIN, Role.OPERATOR},
     Permission.PROPOSE_SCHEDULE: {Role.ADMIN, Role.OPERATOR, Role.TRADER},
-    Permission.RUN_OPTIMIZATION: {Role.ADMIN, Role.TRADER},
+    Permission.RUN_OPTIMIZATION: {Role.ADMIN, Role.OPERATOR, Role.TRADER},
     Permission.VIEW_FINANCIALS: {Role.ADMIN, Role.OPERATOR, Role.TRADER},
     Permission.VIEW_FLEET: {Role.ADMIN, Role.OPERATOR, Role.TRADER, Role.VIEWER},
     Permission.VIEW_REPORTS: {Role.ADMIN, Role.OPERATOR, Role.TRADER, Role.VIEWER},

@@ -72,10 +72,10 @@ def test_drift_fires_once_on_scripted_errors_and_rearms():
     # (8*(24-k) + 25*k)/24 > 15 first at k = 10 bad hours -> hour 57; (5*(24-k) + 30*k)/24 > 15 at k = 10 -> 153
     assert [hour for hour, _ in events] == [57, 153]
     first = events[0][1]
-    assert isinstance(first, ForecastDriftDetected) and first.ratio > 1.5 and first.model_version == "price-a"
-    assert first.detected_at == datetime(2026, 3, 1, tzinfo=UTC) + timedelta(hours=58)
+    assert isinstance(first, ForecastDriftDetected) and first.drift_score > 1.5 and first.model_id == "price-a"
+    assert first.at == datetime(2026, 3, 1, tzinfo=UTC) + timedelta(hours=58)
     with pytest.raises(Exception):
-        first.ratio = 0  # frozen
+        first.drift_score = 0  # frozen
 
 
 def test_drift_needs_a_full_window():
