@@ -1,5 +1,6 @@
-"""Fleet health report: every device's SoC, SoH, status and active alarms, and per battery system the weakest
-and hottest cells and the cell imbalance, with a SoH distribution and a SoC-by-site chart.
+"""Fleet health report: every device's SoC, SoH, status and active alarms, and per battery system its packs'
+SoC/SoH, the cell imbalance, the lowest-SoH, lowest-voltage and hottest cells (by pack/cell id) and its active
+alarms, with a SoH distribution and a SoC-by-site chart.
 
 Thresholds colour only what needs attention: SoH below the warning/alarm limits, low SoC, stale or offline
 devices, devices with active alarms.
