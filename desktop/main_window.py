@@ -24,6 +24,7 @@ from desktop.actions import ActionRegistry, ActionSpec
 from desktop.event_pump import EventPump
 from desktop.layout_store import LayoutStore, default_settings
 from desktop.notification_actions import NotificationActions
+from desktop.report_schedule_actions import ReportScheduleActions
 from desktop.status_bar import ControlStatusBar
 from desktop.summary import database_summary
 from desktop.tasks import UiTasks, call_core
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
             self.add_view(spec, spec.permission is None or services.authorizer.allowed(principal, spec.permission))
         self._add_window_actions()
         self.notifications = NotificationActions(self)
+        self.report_schedules = ReportScheduleActions(self)
         self.registry.build_menus(self.menuBar(), MENU_ORDER)
         toolbar = QToolBar("Main")
         toolbar.setObjectName("toolbar.main")

@@ -1,8 +1,9 @@
 """Scheduled reports inside the runtime: once a minute, produce the reports that are due.
 
-The SMTP server for report e-mails is in the settings file under extra["report_smtp"] (host, port, sender,
-starttls, use_tls, username); its password, if any, in the keyring under REPORT_SMTP_SECRET. Without it,
-reports are still written and the missing e-mail is reported.
+Report e-mails go through the notification e-mail channel the admin set up (File > Notification channels, or
+NotificationSetupService): the same SMTP host, port, sender, user and TLS, and the same SMTP password in the
+keyring. There is no second SMTP configuration for reports. With e-mail not enabled there, reports are still
+written and the missing e-mail is reported.
 """
 
 from __future__ import annotations
@@ -11,28 +12,32 @@ import asyncio
 import logging
 from pathlib import Path
 
+from core.auth.principal import SYSTEM
 from core.errors import GridRoomError
+from core.notifications.assembly import email_channel
+from core.notifications.channel_settings import NotificationSetupService
 from core.notifications.channels import EmailChannel
 from core.reporting import ReportScheduleStore
 from core.services import CoreServices
-from core.settings import Settings
 from reports.registry import report_names
 from reports.scheduled import ScheduledReportRunner, ScheduledRun
 
 log = logging.getLogger(__name__)
-REPORT_SMTP_SECRET = "smtp:reports"
 CHECK_INTERVAL_S = 60.0
 
 
-def report_mailer(services: CoreServices, settings: Settings | None = None) -> EmailChannel | None:
-    """The SMTP channel for report e-mails from the settings, or None when none is configured."""
-    smtp = (settings or Settings.load()).extra.get("report_smtp")
-    if not smtp:
+def report_mailer(services: CoreServices) -> EmailChannel | None:
+    """The notification SMTP channel for report e-mails, or None when the admin has not enabled e-mail.
+
+    Raises NotificationConfigError (or KeyringUnavailable) when e-mail is enabled but unusable, e.g. a user
+    is set and its password is not in the keyring."""
+    setup = NotificationSetupService(services.db, services.audit, services.authorizer, services.clock,
+                                     services.secrets)
+    settings = setup.load(SYSTEM).email
+    if not settings.enabled:
         return None
-    password = services.secrets.get(REPORT_SMTP_SECRET) if smtp.get("username") else None
-    return EmailChannel(smtp["host"], int(smtp["port"]), smtp["sender"], {}, username=smtp.get("username"),
-                        password=password, starttls=bool(smtp.get("starttls")), use_tls=bool(smtp.get("use_tls")),
-                        clock=services.clock, name="report-email")
+    # Recipients come from the schedule, never from user look-ups: the address book stays empty.
+    return email_channel(settings, setup.secret, lambda _user: (), clock=services.clock, name="report-email")
 
 
 class ScheduledReportsService:
@@ -42,6 +47,7 @@ class ScheduledReportsService:
 
     def __init__(self, services: CoreServices, settings_path: Path | None = None,
                  mailer: EmailChannel | None = None, interval_s: float = CHECK_INTERVAL_S) -> None:
+        """`mailer` fixes the e-mail channel (tests); without it each tick builds it from the notification set-up."""
         self.store = ReportScheduleStore(services.db, services.audit, services.authorizer, report_names(), settings_path)
         self.runner = ScheduledReportRunner(services, self.store, mailer)
         self._services = services
@@ -58,13 +64,16 @@ class ScheduledReportsService:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def tick(self) -> list[ScheduledRun]:
-        """One check: produce what is due now (the SMTP settings are re-read, so edits apply without a restart)."""
+        """One check: produce what is due now (the notification SMTP settings are re-read, so an admin's edit
+        applies without a restart)."""
         if not self._mailer_given:
             try:
-                self.runner.mailer = report_mailer(self._services)
-            except (GridRoomError, KeyError, ValueError) as exc:
-                log.error("report e-mail settings are unusable: %s", exc)
+                self.runner.mailer = await asyncio.to_thread(report_mailer, self._services)
+                self.runner.mailer_problem = None
+            except GridRoomError as exc:  # e-mail enabled but unusable (no password in the keyring...)
+                log.error("the notification e-mail channel is unusable for reports: %s", exc)
                 self.runner.mailer = None
+                self.runner.mailer_problem = f"the notification e-mail channel is unusable: {exc}"
         return await self.runner.run_due()
 
     async def _loop(self) -> None:

@@ -1,5 +1,6 @@
-"""Fleet health report: every device's SoC, SoH, status and active alarms, and per battery system the weakest
-and hottest cells and the cell imbalance, with a SoH distribution and a SoC-by-site chart.
+"""Fleet health report: every device's SoC, SoH, status and active alarms, and per battery system its packs'
+SoC/SoH, the cell imbalance, the lowest-SoH, lowest-voltage and hottest cells (by pack/cell id) and its active
+alarms, with a SoH distribution and a SoC-by-site chart.
 
 Thresholds colour only what needs attention: SoH below the warning/alarm limits, low SoC, stale or offline
 devices, devices with active alarms.
@@ -7,9 +8,11 @@ devices, devices with active alarms.
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +22,15 @@ from reportlab.platypus import KeepTogether, Spacer
 
 from core.batteries.battery_system import BatterySystem
 from reports.exports import write_json_document, write_records_csv
-from reports.meta import ReportMeta
+from reports.meta import ReportMeta, format_local
 from reports.pdf.charts import bar_chart
 from reports.pdf.document import content_width, heading, no_data, render_pdf, subheading
 from reports.pdf.tables import Column, Figure, Level, data_table, figures_table, format_number
 
 TITLE = "Fleet health"
 DEVICE_COLUMNS = ("device_id", "name", "site", "soc_pct", "soh_pct", "status", "active_alarms")
+# Filled only for devices that are battery systems (cell ids are space-separated, weakest first).
+SYSTEM_COLUMNS = ("imbalance_mv", "weakest_cells", "lowest_voltage_cells")
 SOH_BINS_PCT = (0, 70, 75, 80, 85, 90, 95, 100.0001)
 
 
@@ -42,24 +47,49 @@ class DeviceHealthRow:
 
 @dataclass(frozen=True)
 class CellHealthRow:
-    pack: int  # from 0, as core.batteries numbers them
+    cell_id: str  # "pack03/cell07": numbered from 1 as on the rack labels and in alarm source ids
+    pack: int  # from 0, as core.batteries and the cell tables number them
     cell: int
-    soh_pct: float
-    capacity_ah: float
-    temp_c: float
-    voltage_v: float
+    soh_pct: float | None
+    capacity_ah: float | None  # None from stored readings (they carry no capacity)
+    temp_c: float | None
+    voltage_v: float | None
+
+
+@dataclass(frozen=True)
+class PackHealthRow:
+    pack_id: str  # "pack03"
+    pack: int
+    soc_pct: float | None  # mean of its cells
+    soh_pct: float | None  # its weakest cell's: a series string is limited by it
+    imbalance_mv: float | None  # max - min cell voltage in the pack
+    min_voltage_v: float | None
+    max_temp_c: float | None
+
+
+@dataclass(frozen=True)
+class SystemAlarmRow:
+    source_id: str  # the system, "<system>/packNN" or "<system>/packNN/cellMM"
+    rule_id: str
+    priority: str
+    state: str
+    since: datetime
 
 
 @dataclass(frozen=True)
 class BatterySystemHealth:
     system_id: str
     name: str
-    soc_pct: float
-    soh_pct: float
-    imbalance_mv: float  # max - min cell voltage over the whole system
-    max_temp_c: float
-    weakest_cells: tuple[CellHealthRow, ...]  # lowest usable capacity first
+    soc_pct: float | None
+    soh_pct: float | None
+    imbalance_mv: float | None  # max - min cell voltage over the whole system
+    max_temp_c: float | None
+    weakest_cells: tuple[CellHealthRow, ...]  # lowest SoH first
     hottest_cells: tuple[CellHealthRow, ...]  # hottest first
+    lowest_voltage_cells: tuple[CellHealthRow, ...] = ()  # lowest voltage first
+    packs: tuple[PackHealthRow, ...] = ()
+    alarms: tuple[SystemAlarmRow, ...] = ()
+    reading_at: datetime | None = None  # when its newest cell reading was taken (None: a live model)
 
 
 @dataclass(frozen=True)
@@ -73,31 +103,88 @@ class FleetHealthReportData:
     imbalance_warn_mv: float = 50.0
 
 
-def battery_system_health(system_id: str, name: str, system: BatterySystem, top_n: int = 5) -> BatterySystemHealth:
-    """Summarize a core BatterySystem: system SoC/SoH/imbalance and its `top_n` weakest and hottest cells."""
-    capacity = system.cell_capacity_ah
-    soh, temp, volt = system.cell_soh_pct, system.cell_temp_c, system.cell_voltage_v
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
-    def cells(flat_order: np.ndarray) -> tuple[CellHealthRow, ...]:
+
+def _label_width(count: int) -> int:
+    return max(2, len(str(count)))  # as core/alarms/layout.py pads source ids, so they sort
+
+
+def cells_health(system_id: str, name: str, pack_numbers: Sequence[int], voltage_v: np.ndarray, temp_c: np.ndarray,
+                 soc_pct: np.ndarray, soh_pct: np.ndarray, *, capacity_ah: np.ndarray | None = None,
+                 system_soc_pct: float | None = None, system_soh_pct: float | None = None,
+                 alarms: Sequence[SystemAlarmRow] = (), reading_at: datetime | None = None,
+                 top_n: int = 5) -> BatterySystemHealth:
+    """Summarize one system's cells, given as (packs x cells) arrays with NaN for a missing reading: per-pack
+    SoC/SoH/imbalance, and its `top_n` lowest-SoH, lowest-voltage and hottest cells (missing readings are
+    never ranked). The system's SoC/SoH default to the mean of its packs'."""
+    pack_numbers = [int(p) for p in pack_numbers]
+    volt, temp, soc, soh = (np.asarray(a, dtype=np.float64) for a in (voltage_v, temp_c, soc_pct, soh_pct))
+    pw = _label_width(max(pack_numbers, default=0) + 1)
+    cw = _label_width(volt.shape[1] if volt.ndim == 2 else 0)
+
+    def cell_rows(values: np.ndarray, descending: bool = False) -> tuple[CellHealthRow, ...]:
+        flat = values.ravel()
+        order = [int(i) for i in np.argsort(-flat if descending else flat, kind="stable") if np.isfinite(flat[i])]
         out = []
-        for flat in flat_order[:top_n]:
-            p, c = np.unravel_index(int(flat), capacity.shape)
-            out.append(CellHealthRow(int(p), int(c), float(soh[p, c]), float(capacity[p, c]), float(temp[p, c]),
-                                     float(volt[p, c])))
+        for i in order[:top_n]:
+            row, c = np.unravel_index(i, values.shape)
+            p = pack_numbers[row]
+            out.append(CellHealthRow(f"pack{p + 1:0{pw}d}/cell{c + 1:0{cw}d}", p, int(c), _finite(soh[row, c]),
+                                     None if capacity_ah is None else float(capacity_ah[row, c]),
+                                     _finite(temp[row, c]), _finite(volt[row, c])))
         return tuple(out)
 
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN pack gives NaN, shown as a gap
+        pack_soc, pack_soh = np.nanmean(soc, axis=1), np.nanmin(soh, axis=1)
+        pack_spread = np.nanmax(volt, axis=1) - np.nanmin(volt, axis=1)
+        pack_vmin, pack_tmax = np.nanmin(volt, axis=1), np.nanmax(temp, axis=1)
+        soc_all = system_soc_pct if system_soc_pct is not None else _finite(np.nanmean(pack_soc))
+        soh_all = system_soh_pct if system_soh_pct is not None else _finite(np.nanmean(pack_soh))
+        spread = _finite(np.nanmax(volt) - np.nanmin(volt))
+        max_temp = _finite(np.nanmax(temp))
+    packs = tuple(PackHealthRow(f"pack{p + 1:0{pw}d}", p, _finite(pack_soc[i]), _finite(pack_soh[i]),
+                                None if not np.isfinite(pack_spread[i]) else 1000.0 * float(pack_spread[i]),
+                                _finite(pack_vmin[i]), _finite(pack_tmax[i]))
+                  for i, p in enumerate(pack_numbers))
     return BatterySystemHealth(
-        system_id=system_id, name=name, soc_pct=system.system_soc_pct, soh_pct=system.system_soh_pct,
-        imbalance_mv=1000.0 * system.system_imbalance_v, max_temp_c=float(temp.max()),
-        weakest_cells=cells(np.argsort(capacity, axis=None, kind="stable")),
-        hottest_cells=cells(np.argsort(-temp, axis=None, kind="stable")),
+        system_id=system_id, name=name, soc_pct=soc_all, soh_pct=soh_all,
+        imbalance_mv=None if spread is None else 1000.0 * spread, max_temp_c=max_temp,
+        weakest_cells=cell_rows(soh), hottest_cells=cell_rows(temp, descending=True),
+        lowest_voltage_cells=cell_rows(volt), packs=packs, alarms=tuple(alarms), reading_at=reading_at,
     )
 
 
+def battery_system_health(system_id: str, name: str, system: BatterySystem, top_n: int = 5) -> BatterySystemHealth:
+    """Summarize a core BatterySystem (a live model: demos and benchmarks) like a stored one."""
+    return cells_health(system_id, name, range(system.cell_capacity_ah.shape[0]), system.cell_voltage_v,
+                        system.cell_temp_c, system.cell_soc_pct, system.cell_soh_pct,
+                        capacity_ah=system.cell_capacity_ah, system_soc_pct=system.system_soc_pct,
+                        system_soh_pct=system.system_soh_pct, top_n=top_n)
+
+
+def cell_ids(cells: Sequence[CellHealthRow]) -> str:
+    """'pack03/cell07 pack01/cell02': a ranked cell list in one CSV field."""
+    return " ".join(c.cell_id for c in cells)
+
+
 def device_records(data: FleetHealthReportData) -> list[dict[str, Any]]:
-    """One record per device: the PDF device table, the CSV and the JSON share these."""
-    return [{"device_id": d.device_id, "name": d.name, "site": d.site, "soc_pct": d.soc_pct, "soh_pct": d.soh_pct,
-             "status": d.status, "active_alarms": d.active_alarms} for d in data.devices]
+    """One record per device: the PDF device table, the CSV and the JSON share these. A device that is a
+    battery system also carries its imbalance and ranked weakest (lowest SoH) and lowest-voltage cell ids."""
+    systems = {s.system_id: s for s in data.systems}
+    records = []
+    for d in data.devices:
+        record = {"device_id": d.device_id, "name": d.name, "site": d.site, "soc_pct": d.soc_pct,
+                  "soh_pct": d.soh_pct, "status": d.status, "active_alarms": d.active_alarms}
+        system = systems.get(d.device_id)
+        if system is not None:
+            record |= {"imbalance_mv": None if system.imbalance_mv is None else round(system.imbalance_mv, 1),
+                       "weakest_cells": cell_ids(system.weakest_cells),
+                       "lowest_voltage_cells": cell_ids(system.lowest_voltage_cells)}
+        records.append(record)
+    return records
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -158,33 +245,57 @@ def _charts(data: FleetHealthReportData) -> list:
     return [soh_chart, soc_chart]
 
 
-_CELL_COLUMNS = [
-    Column("pack", "Pack", 16, decimals=0), Column("cell", "Cell", 16, decimals=0),
-    Column("soh_pct", "SoH", 22, unit="%", decimals=1), Column("capacity_ah", "Capacity", 26, unit="Ah", decimals=2),
-    Column("temp_c", "Temp.", 22, unit="°C", decimals=1), Column("voltage_v", "Voltage", 24, unit="V", decimals=3),
+_PACK_COLUMNS = [
+    Column("pack_id", "Pack", 22), Column("soc_pct", "SoC", 20, unit="%", decimals=1),
+    Column("soh_pct", "SoH", 20, unit="%", decimals=1), Column("imbalance_mv", "Imbalance", 28, unit="mV", decimals=1),
+    Column("min_voltage_v", "Lowest cell", 28, unit="V", decimals=3),
+    Column("max_temp_c", "Hottest cell", 28, unit="°C", decimals=1),
 ]
+_ALARM_COLUMNS = [Column("source_id", "Source", 56), Column("rule_id", "Rule", 44), Column("priority", "Priority", 22),
+                  Column("state", "State", 16), Column("since", "Since", 36)]
+
+
+def _cell_columns(with_capacity: bool) -> list[Column]:
+    columns = [Column("cell_id", "Cell", 34), Column("soh_pct", "SoH", 22, unit="%", decimals=1)]
+    if with_capacity:
+        columns.append(Column("capacity_ah", "Capacity", 26, unit="Ah", decimals=2))
+    return columns + [Column("temp_c", "Temp.", 22, unit="°C", decimals=1),
+                      Column("voltage_v", "Voltage", 24, unit="V", decimals=3)]
 
 
 def _system_section(system: BatterySystemHealth, data: FleetHealthReportData) -> list:
     width = content_width()
-    imbalance_level: Level = "warn" if system.imbalance_mv > data.imbalance_warn_mv else None
-    story: list = [
-        heading(f"Battery system {system.system_id} ({system.name})"),
-        figures_table([
-            Figure("System SoC", format_number(system.soc_pct, 1, "%")),
-            Figure("System SoH", format_number(system.soh_pct, 1, "%"), _soh_level(system.soh_pct, data)),
-            Figure("Cell voltage imbalance", format_number(system.imbalance_mv, 1, "mV"), imbalance_level,
-                   f"limit {data.imbalance_warn_mv:.0f} mV"),
-            Figure("Hottest cell", format_number(system.max_temp_c, 1, "°C")),
-        ], width),
+    imbalance_level: Level = ("warn" if system.imbalance_mv is not None and system.imbalance_mv > data.imbalance_warn_mv
+                              else None)
+    soh_level = lambda r, c: _soh_level(r[c.key], data) if c.key == "soh_pct" else None  # noqa: E731
+    figures = [
+        Figure("System SoC", format_number(system.soc_pct, 1, "%")),
+        Figure("System SoH", format_number(system.soh_pct, 1, "%"), _soh_level(system.soh_pct, data)),
+        Figure("Cell voltage imbalance", format_number(system.imbalance_mv, 1, "mV"), imbalance_level,
+               f"limit {data.imbalance_warn_mv:.0f} mV"),
+        Figure("Hottest cell", format_number(system.max_temp_c, 1, "°C")),
+        Figure("Active alarms", f"{len(system.alarms):,}", "warn" if system.alarms else None),
     ]
-    for title, cells in (("Weakest cells (lowest usable capacity)", system.weakest_cells),
-                         ("Hottest cells", system.hottest_cells)):
-        story.append(subheading(title))
-        rows = [vars(c) for c in cells]
-        story.append(data_table(_CELL_COLUMNS, rows, lambda r, c: _soh_level(r[c.key], data)
-                                if c.key == "soh_pct" else None) if rows else no_data())
-    return [KeepTogether(story)]  # a system's figures and its two small tables read as one block
+    if system.reading_at is not None:
+        figures.append(Figure("Cell readings from", format_local(system.reading_at, data.meta.local_zone)))
+    head: list = [heading(f"Battery system {system.system_id} ({system.name})"), figures_table(figures, width)]
+    with_capacity = any(c.capacity_ah is not None for c in system.weakest_cells)
+    cells: list = []
+    for title, ranked in (("Weakest cells (lowest state of health)", system.weakest_cells),
+                          ("Lowest cell voltages", system.lowest_voltage_cells),
+                          ("Hottest cells", system.hottest_cells)):
+        cells.append(subheading(title))
+        rows = [vars(c) for c in ranked]
+        cells.append(data_table(_cell_columns(with_capacity), rows, soh_level) if rows else no_data())
+    # The figures and the small cell tables read as one block; the pack table (one row per pack) may split.
+    story: list = [KeepTogether(head + cells)]
+    story.append(subheading("Active alarms"))
+    alarm_rows = [{**vars(a), "since": format_local(a.since, data.meta.local_zone)} for a in system.alarms]
+    story.append(data_table(_ALARM_COLUMNS, alarm_rows) if alarm_rows else no_data("No active alarms."))
+    if system.packs:
+        story.append(subheading("Packs"))
+        story.append(data_table(_PACK_COLUMNS, [vars(p) for p in system.packs], soh_level))
+    return story
 
 
 def build_pdf(data: FleetHealthReportData, path: str | Path) -> Path:
@@ -221,15 +332,16 @@ def build_pdf(data: FleetHealthReportData, path: str | Path) -> Path:
 
 
 def write_csv(data: FleetHealthReportData, path: str | Path) -> int:
-    """The device table as CSV (battery-system cell tables are in the JSON); returns the row count."""
-    return write_records_csv(path, DEVICE_COLUMNS, device_records(data))
+    """The device table as CSV, battery systems' imbalance and weakest cell ids on their device's row (the full
+    cell, pack and alarm tables are in the JSON); returns the row count."""
+    return write_records_csv(path, DEVICE_COLUMNS + SYSTEM_COLUMNS, device_records(data))
 
 
 def write_json(data: FleetHealthReportData, path: str | Path) -> Path:
     """Summary, devices and battery systems (with their cell tables) as JSON."""
-    systems = [{**{k: v for k, v in vars(s).items() if k not in ("weakest_cells", "hottest_cells")},
-                "weakest_cells": [vars(c) for c in s.weakest_cells],
-                "hottest_cells": [vars(c) for c in s.hottest_cells]} for s in data.systems]
+    tables = ("weakest_cells", "hottest_cells", "lowest_voltage_cells", "packs", "alarms")
+    systems = [{**{k: v for k, v in vars(s).items() if k not in tables},
+                **{t: [vars(row) for row in getattr(s, t)] for t in tables}} for s in data.systems]
     return write_json_document(path, {"report": "fleet_health", "meta": data.meta.to_record(),
                                       "summary": summary(data), "devices": device_records(data),
                                       "battery_systems": systems})

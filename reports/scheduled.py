@@ -69,6 +69,7 @@ class ScheduledReportRunner:
         self.services = services
         self.store = store
         self.mailer = mailer
+        self.mailer_problem: str | None = None  # why there is no mailer, when one is configured but unusable
         self.clock = clock or services.clock
 
     def due(self) -> list[tuple[ReportSchedule, Period]]:
@@ -108,7 +109,8 @@ class ScheduledReportRunner:
 
     async def _mail(self, schedule: ReportSchedule, period: Period, run: ScheduledRun) -> ScheduledRun:
         if self.mailer is None:
-            error = "no SMTP server is configured for scheduled reports"
+            error = self.mailer_problem or ("no SMTP server is configured for scheduled reports: enable e-mail "
+                                            "in the notification channels")
         else:
             result = await self.mailer.send_message(report_email(schedule, period, run.files, run.rows),
                                                     list(schedule.recipients))

@@ -7,16 +7,18 @@ Reading analytics needs VIEW_HISTORY; money figures (a price series given) need 
 from __future__ import annotations
 
 from collections import defaultdict
-
 from datetime import timedelta
+
+from sqlalchemy import select
 
 from core.alarms.alarm_load import AlarmLoadReport, compute_alarm_load
 from core.alarms.sql_store import AlarmHistoryFilter, SqlAlarmStore
 from core.analytics.activity import alarm_activations, schedule_adherence
+from core.analytics.battery_systems import BatterySystemCells, battery_systems_at
 from core.analytics.execution import ExecutedEntry, executed_entries
 from core.analytics.fleet_state import DeviceState, fleet_state_at
 from core.analytics.anomalies import daily_energy_anomalies
-from core.analytics.devices import device_groups
+from core.analytics.devices import device_groups, in_scope
 from core.analytics.model import AnalyticsRequest, DeviceDay, DeviceTotals, FleetAnalytics
 from core.analytics.period import Period
 from core.analytics.rollup_queries import available_minutes, daily_energy_and_soc, period_minutes, priced_energy
@@ -27,6 +29,7 @@ from core.auth.authorizer import Authorizer
 from core.auth.principal import Principal
 from core.auth.roles import Permission
 from core.clock import Clock
+from core.devices.tables import DeviceRow
 from core.storage.database import Database
 
 
@@ -99,6 +102,17 @@ class AnalyticsService:
         at = min(request.period.end, self.clock.now())
         with self.db.engine.connect() as conn:
             return fleet_state_at(conn, device_groups(conn, request), at)
+
+    def battery_systems(self, actor: Principal, request: AnalyticsRequest) -> list[BatterySystemCells]:
+        """Every battery system in scope with its newest pack readings and active alarms at the end of the
+        period (or now, if that is earlier)."""
+        self.authorizer.require(actor, Permission.VIEW_HISTORY, "analytics")
+        at = min(request.period.end, self.clock.now())
+        with self.db.engine.connect() as conn:
+            ids = list(device_groups(conn, request))
+            names = dict(conn.execute(select(DeviceRow.device_id, DeviceRow.name)
+                                      .where(in_scope(DeviceRow.device_id, ids))).all())
+        return battery_systems_at(self.db, {d: names.get(d, d) for d in ids}, at)
 
     def executed_entries(self, actor: Principal, request: AnalyticsRequest) -> list[ExecutedEntry]:
         """Schedule entries starting in the period, planned against acknowledged."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from core.clock import Clock
 from core.errors import KeyringUnavailable
-from core.notifications.channel_settings import NotificationSetup
+from core.notifications.channel_settings import EmailSettings, NotificationSetup
 from core.notifications.channels import (
     DesktopChannel,
     EmailChannel,
@@ -30,6 +31,18 @@ class BuiltChannels:
     problems: tuple[str, ...]
 
 
+def email_channel(settings: EmailSettings, secret: Callable[[str], str | None], emails: AddressLookup, *,
+                  clock: Clock | None = None, name: str = "email") -> EmailChannel:
+    """The SMTP channel of the admin's e-mail settings, logging in with the keyring's SMTP password when a user
+    is set. Alarm notifications and scheduled reports both send through this one configuration."""
+    password = secret("email") if settings.username else None
+    if settings.username and not password:
+        raise NotificationConfigError(f"no SMTP password stored for user {settings.username!r}")
+    return EmailChannel(settings.host, settings.port, settings.sender, emails, username=settings.username or None,
+                        password=password, starttls=settings.security == "starttls",
+                        use_tls=settings.security == "tls", timeout_s=settings.timeout_s, clock=clock, name=name)
+
+
 def build_channels(setup: NotificationSetup, secret: Callable[[str], str | None], emails: AddressLookup,
                    sms_numbers: AddressLookup, desktop: Callable[[AlarmNotification], object]) -> BuiltChannels:
     """The desktop channel always; each enabled channel whose settings and secret are complete."""
@@ -44,14 +57,7 @@ def build_channels(setup: NotificationSetup, secret: Callable[[str], str | None]
 
     e, sl, pd, sms = setup.email, setup.slack, setup.pagerduty, setup.sms
     if e.enabled:
-        def email() -> EmailChannel:
-            password = secret("email") if e.username else None
-            if e.username and not password:
-                raise NotificationConfigError(f"no SMTP password stored for user {e.username!r}")
-            return EmailChannel(e.host, e.port, e.sender, emails, username=e.username or None, password=password,
-                                starttls=e.security == "starttls", use_tls=e.security == "tls",
-                                timeout_s=e.timeout_s)
-        attempt("e-mail", email)
+        attempt("e-mail", lambda: email_channel(e, secret, emails))
     if sl.enabled:
         def slack() -> WebhookChannel:
             url = secret("slack")

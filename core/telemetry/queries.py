@@ -129,15 +129,19 @@ class TelemetryQueries:
         data = np.array(rows, dtype=np.float64).reshape(len(rows), 4)
         return History(resolution, data[:, 0] / 1000.0, data[:, 1], data[:, 2], data[:, 3])
 
-    def latest_cells(self, device_id: str, lookback: timedelta = timedelta(seconds=60)) -> dict[int, PackCells]:
+    def latest_cells(self, device_id: str, lookback: timedelta = timedelta(seconds=60),
+                     before: datetime | None = None) -> dict[int, PackCells]:
         """The newest reading of each pack, by pack index. A pack with nothing within lookback of the device's
-        newest cell row is left out (it has gone quiet; the live view shows that, not stale numbers)."""
+        newest cell row is left out (it has gone quiet; the live view shows that, not stale numbers).
+
+        `before`: only rows older than this instant count (a report's period end); None means every row."""
         c = cell_samples
+        until = [] if before is None else [c.c.ts_ms < to_epoch_ms(before)]
         with self.db.engine.connect() as conn:
             key = device_key(conn, device_id)
             if key is None:
                 return {}
-            newest = conn.execute(select(func.max(c.c.ts_ms)).where(c.c.device_key == key)).scalar()
+            newest = conn.execute(select(func.max(c.c.ts_ms)).where(c.c.device_key == key, *until)).scalar()
             if newest is None:
                 return {}
             since = newest - int(lookback.total_seconds() * 1000)
@@ -147,6 +151,7 @@ class TelemetryQueries:
                 .where(
                     c.c.device_key == key,
                     c.c.ts_ms >= min(since, newest - SLOW_LOOKBACK_MS),
+                    *until,
                     or_(c.c.ts_ms >= since, c.c.soc_pct.is_not(None)),
                 )
                 .order_by(c.c.ts_ms, c.c.pack)

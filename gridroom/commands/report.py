@@ -12,7 +12,8 @@ from gridroom.commands.users import _when
 
 REPORT_HELP = {
     "audit": "audit trail: who did what, when, from where",
-    "fleet_health": "every device's SoC, SoH, status and active alarms at the period's end",
+    "fleet_health": "every device's SoC, SoH, status and active alarms at the period's end, and each "
+                    "battery system's packs, weakest cells and alarms",
     "alarm_load": "EEMUA 191 alarm load: alarms per operator per 10 min, floods, standing, chattering",
     "schedule_execution": "planned against acknowledged schedule entries, deviations flagged",
     "analytics": "energy charged and discharged, cost and revenue, availability, anomalies",

@@ -168,3 +168,40 @@ def test_schedule_add_list_remove(gridroom, seeded_db, tmp_path):
     assert gridroom("report", "schedule", "remove", "ops-daily")[0] == 0
     assert gridroom("report", "schedule", "list")[1].splitlines()[1:] == []
     assert [e.action for e in _audit(seeded_db, "report_schedule.")] == ["report_schedule.remove", "report_schedule.add"]
+
+
+def test_fleet_health_lists_battery_systems_from_stored_cells(seeded_db, gridroom, tmp_path):
+    from datetime import timedelta
+
+    from tests.support.analytics_seed import DAY2, END
+    from tests.support.cell_seed import LOW_VOLTAGE, WEAK_SOH, seed_cells
+
+    db = Database.open(seeded_db)
+    seed_cells(db, "bess-a", DAY2 + timedelta(hours=23, minutes=50), END + timedelta(hours=1))
+    db.dispose()
+    for suffix in ("pdf", "csv", "json"):
+        code, _, err = gridroom("report", "fleet_health", "--period", "day:2026-03-03",
+                                "--out", str(tmp_path / f"f.{suffix}"))
+        assert code == 0, err
+    text = pdf_text(tmp_path / "f.pdf")
+    for expected in ("Battery system bess-a", "Weakest cells", "Lowest cell voltages", WEAK_SOH[0], LOW_VOLTAGE[0],
+                     "81.0", "3.050", "bess-a/pack3", "cell_voltage_high", "pack03"):
+        assert expected in text, expected
+    assert "2.500" not in text  # pack01/cell04's collapse came after the period
+    rows = {r["device_id"]: r for r in csv_rows(tmp_path / "f.csv")}
+    assert rows["bess-a"]["weakest_cells"].split()[0] == WEAK_SOH[0]
+    assert rows["bess-a"]["lowest_voltage_cells"].split()[0] == LOW_VOLTAGE[0]
+    assert float(rows["bess-a"]["imbalance_mv"]) == pytest.approx(3327.0 - 3050.0)  # pack03/cell08 - pack03/cell01
+    assert rows["bess-b"]["weakest_cells"] == ""  # not a battery system
+    (system,) = json.loads((tmp_path / "f.json").read_text())["battery_systems"]
+    assert [c["cell_id"] for c in system["weakest_cells"]] == rows["bess-a"]["weakest_cells"].split()
+    assert [c["cell_id"] for c in system["lowest_voltage_cells"]] == rows["bess-a"]["lowest_voltage_cells"].split()
+    assert system["weakest_cells"][0] | {"capacity_ah": None} == {
+        "cell_id": WEAK_SOH[0], "pack": 1, "cell": 5, "soh_pct": pytest.approx(81.0), "capacity_ah": None,
+        "temp_c": pytest.approx(26.5), "voltage_v": pytest.approx(3.315)}
+    assert [(p["pack_id"], p["soc_pct"], p["soh_pct"]) for p in system["packs"]] == [
+        ("pack01", pytest.approx(60.0), pytest.approx(98.0)), ("pack02", pytest.approx(61.0), pytest.approx(81.0)),
+        ("pack03", pytest.approx(62.0), pytest.approx(99.0))]
+    assert sorted((a["source_id"], a["rule_id"]) for a in system["alarms"]) == [
+        ("bess-a", "cell_temp_high"), ("bess-a/pack3", "cell_voltage_high")]
+    assert system["reading_at"] == "2026-03-03T23:50:10+00:00"

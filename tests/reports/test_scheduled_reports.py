@@ -9,9 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from core.audit.trail import AuditFilter
 from core.auth.roles import Role
+from core.notifications.channel_settings import EmailSettings, NotificationSetupService
 from core.notifications.channels import EmailChannel
 from core.reporting import ReportSchedule, ReportScheduleStore
 from gridroom.report_runtime import ScheduledReportsService
@@ -131,14 +133,49 @@ async def test_a_report_that_cannot_be_made_is_reported_and_retried(world, clock
     assert len(runner.due()) == 1  # tried again next time
 
 
+@pytest_asyncio.fixture
+async def login_smtp_server():
+    """An SMTP server that records each AUTH login (plain text: a local test relay; a wrong password is refused)."""
+    handler = RecordingSmtpHandler(asyncio.get_running_loop())
+    handler.logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        handler.logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"mailer", b"s3cret"))
+
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
+                            auth_require_tls=False)
+    controller.start()
+    handler.port = controller.port
+    yield handler
+    controller.stop()
+
+
 @pytest.mark.asyncio
-async def test_the_runtime_service_produces_due_reports_on_tick(world, clock, smtp_server, tmp_path):
+async def test_report_email_goes_through_the_notification_smtp_channel(world, clock, login_smtp_server, tmp_path):
     services, admin, store = world
     store.add(admin, _daily(tmp_path, formats=("csv",)))
-    service = ScheduledReportsService(services, tmp_path / "settings.json", _mailer(smtp_server.port, clock))
+    setup = NotificationSetupService(services.db, services.audit, services.authorizer, clock, services.secrets)
+    service = ScheduledReportsService(services, tmp_path / "settings.json")  # no mailer given: the admin's set-up
+
+    (run,) = await service.tick()  # e-mail not enabled in the notification channels yet
+    assert run.files[0].exists() and "enable e-mail in the notification channels" in run.email_error
+
+    email = EmailSettings(enabled=True, host="127.0.0.1", port=login_smtp_server.port, sender="alarms@example.org",
+                          username="mailer", security="none")
+    setup.save_channel(admin, email, secret="s3cret")  # the one SMTP configuration, password to the keyring
+    clock.advance(timedelta(days=1))
     (run,) = await service.tick()
-    assert run.ok and run.files[0].exists()
-    await smtp_server.next_message()
+    assert run.ok and run.emailed_to == ("ops@example.org", "lead@example.org")
+    recipients, message = await login_smtp_server.next_message()
+    assert message["From"] == "alarms@example.org" and message["X-GridRoom-Report"] == "analytics"
+    assert login_smtp_server.logins == [(b"mailer", b"s3cret")]
+
+    setup.save_channel(admin, email, secret="")  # a user without a stored password: unusable, and said so
+    clock.advance(timedelta(days=1))
+    (run,) = await service.tick()
+    assert "no SMTP password stored for user 'mailer'" in run.email_error
+    assert login_smtp_server.received.empty()
 
 
 def test_schedule_definitions_are_checked_field_by_field(tmp_path):
