@@ -174,3 +174,16 @@ def test_price_series_take_none_for_missing_but_never_nan(prices):
     assert series.prices_per_kwh == tuple(prices)
     with pytest.raises(AnalyticsError, match="not a finite number"):
         PriceSeries(series.start, series.step, (*prices, float("nan")))
+
+
+def test_the_default_zone_comes_from_the_settings_file(tmp_path, monkeypatch):
+    from core.errors import GridRoomError
+    from core.settings import Settings, analytics_price_series
+
+    monkeypatch.setenv("GRIDROOM_DATA_DIR", str(tmp_path))  # this test's own settings file
+    assert analytics_price_series() is None
+    Settings(extra={"analytics": {"price_series": "price:BE"}}).save()
+    assert analytics_price_series() == "price:BE"
+    Settings(extra={"analytics": "price:BE"}).save()
+    with pytest.raises(GridRoomError, match="extra.analytics must be an object"):
+        analytics_price_series()
