@@ -123,3 +123,15 @@ class MarketImportSource:
         settings = Settings.load()
         settings.extra = {**settings.extra, MARKET_IMPORT_KEY: {"folder": self.folder, "url": self.url}}
         settings.save()
+
+
+ANALYTICS_KEY = "analytics"
+
+
+def analytics_price_series(settings: Settings | None = None) -> str | None:
+    """The stored price series analytics uses when several bidding zones are stored, from the settings file's
+    `extra.analytics.price_series` (e.g. "price:BE"); None when not set."""
+    raw = (settings or Settings.load()).extra.get(ANALYTICS_KEY) or {}
+    if not isinstance(raw, dict):
+        raise GridRoomError(f"settings file {Settings.path()}: extra.{ANALYTICS_KEY} must be an object")
+    return str(raw["price_series"]) if raw.get("price_series") else None

@@ -22,13 +22,14 @@ class AnalyticsError(GridRoomError, ValueError):
 class PriceSeries:
     """Energy prices per kWh at a fixed step from `start` (e.g. day-ahead hourly prices).
 
-    GridRoom has no stored price table on this branch, so callers pass the series they hold. Energy in
-    15-minute buckets outside the series has no price: it is counted as unpriced, never priced at 0.
+    Callers pass a series they hold, or core.analytics.stored_prices builds one from the stored day-ahead
+    prices. Energy in 15-minute buckets outside the series, or in a step whose price is None (no price
+    stored for that hour), has no price: it is counted as unpriced, never priced at 0.
     """
 
     start: datetime
     step: timedelta
-    prices_per_kwh: tuple[float, ...]
+    prices_per_kwh: tuple[float | None, ...]
     currency: str = "EUR"
 
     def __post_init__(self) -> None:
@@ -37,9 +38,9 @@ class PriceSeries:
         object.__setattr__(self, "start", self.start.astimezone(timezone.utc))
         if self.step < PRICE_STEP or self.step % PRICE_STEP:
             raise AnalyticsError(f"price series step must be a whole multiple of 15 minutes, got {self.step}")
-        prices = tuple(float(p) for p in self.prices_per_kwh)
+        prices = tuple(None if p is None else float(p) for p in self.prices_per_kwh)
         for i, p in enumerate(prices):
-            if not math.isfinite(p):
+            if p is not None and not math.isfinite(p):
                 raise AnalyticsError(f"price series value {i} is not a finite number: {p!r}")
         object.__setattr__(self, "prices_per_kwh", prices)
 
@@ -57,13 +58,19 @@ class PriceSeries:
 @dataclass(frozen=True)
 class AnalyticsRequest:
     """The period, which devices (by id or by group = site name; both empty = the whole fleet), and the prices
-    charging is paid at and discharging earns (sell defaults to buy)."""
+    charging is paid at and discharging earns (sell defaults to buy).
+
+    Without explicit prices, the stored day-ahead price series is used (`stored_prices`): `price_series`
+    names which one when several bidding zones are stored (None: the only one, or the configured default).
+    """
 
     period: Period
     device_ids: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     buy_prices: PriceSeries | None = None
     sell_prices: PriceSeries | None = None
+    price_series: str | None = None
+    stored_prices: bool = True
 
     @property
     def revenue_prices(self) -> PriceSeries | None:
@@ -148,6 +155,8 @@ class FleetAnalytics:
     currency: str = "EUR"
     unpriced_kwh: float = 0.0  # energy in buckets the price series does not cover
     notes: tuple[str, ...] = field(default_factory=tuple)
+    priced: bool = False  # cost and revenue were computed (explicit or stored prices)
+    price_series: str | None = None  # the stored price series used, None for explicit or no prices
 
     @property
     def period(self) -> Period:

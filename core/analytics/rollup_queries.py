@@ -82,7 +82,7 @@ def period_minutes(period: Period, until: datetime) -> int:
 def priced_energy(conn: Connection, period: Period, device_ids: list[str], prices: PriceSeries,
                   column: str) -> tuple[dict[str, float], float]:
     """device -> sum of energy (charged or discharged `column`) times the price of its step, and the energy
-    that fell outside the series. SQL sums the energy per device per price step; the multiplication by a
+    that fell outside the series or in a step without a price (None). SQL sums the energy per device per price step; the multiplication by a
     handful of prices per day happens here."""
     if not device_ids:
         return {}, 0.0
@@ -100,13 +100,18 @@ def priced_energy(conn: Connection, period: Period, device_ids: list[str], price
         .group_by(t.c.device_id, step_start)
     ).all()
     money: dict[str, float] = defaultdict(float)
+    no_price = 0.0  # energy in steps of the series that hold no price (hours the store lacks)
     for device_id, start_ms, kwh in rows:
-        money[device_id] += float(kwh or 0.0) * prices.prices_per_kwh[(int(start_ms) - p0) // step]
+        price = prices.prices_per_kwh[(int(start_ms) - p0) // step]
+        if price is None:
+            no_price += float(kwh or 0.0)
+        else:
+            money[device_id] += float(kwh or 0.0) * price
     outside = conn.execute(
         select(func.coalesce(func.sum(energy), 0.0))
         .where(in_scope(t.c.device_id, device_ids), t.c.bucket_start_ms >= lo, t.c.bucket_start_ms < hi, ~in_series)
     ).scalar_one()
-    return dict(money), float(outside)
+    return dict(money), float(outside) + no_price
 
 
 def newest_rollup_before(conn: Connection, device_ids: list[str], before: datetime) -> dict[str, dict]:

@@ -1,7 +1,9 @@
 """AnalyticsService: the one entry point for fleet analytics and report exports, with permissions and audit.
 
 Reading analytics needs VIEW_HISTORY; money figures (a price series given) need VIEW_FINANCIALS as well
-(viewers see energy, not cost). Exports are audited ("report.export"), as the brief asks of every export.
+(viewers see energy, not cost). Without explicit prices, the stored day-ahead prices are read for callers
+allowed to see money (core.analytics.stored_prices); others get energy only, as before.
+Exports are audited ("report.export"), as the brief asks of every export.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from core.analytics.execution import ExecutedEntry, executed_entries
 from core.analytics.fleet_state import DeviceState, fleet_state_at
 from core.analytics.anomalies import daily_energy_anomalies
 from core.analytics.devices import device_groups, in_scope
-from core.analytics.model import AnalyticsRequest, DeviceDay, DeviceTotals, FleetAnalytics
+from core.analytics.model import AnalyticsRequest, DeviceDay, DeviceTotals, FleetAnalytics, PriceSeries
 from core.analytics.period import Period
 from core.analytics.rollup_queries import available_minutes, daily_energy_and_soc, period_minutes, priced_energy
 from core.analytics.soh_trend import daily_soh
+from core.analytics.stored_prices import (
+    StoredPrices, choose_price_series, load_stored_prices, missing_prices_note, stored_price_series,
+)
 from core.analytics.statistics import summary_statistics
 from core.audit.trail import AuditResult, AuditTrail
 from core.auth.authorizer import Authorizer
@@ -38,38 +43,53 @@ MAX_TRANSITIONS = 1_000_000  # a journal bigger than this over one period is a f
 
 
 class AnalyticsService:
-    def __init__(self, db: Database, audit: AuditTrail, authorizer: Authorizer, clock: Clock) -> None:
+    def __init__(self, db: Database, audit: AuditTrail, authorizer: Authorizer, clock: Clock,
+                 default_price_series: str | None = None) -> None:
         self.db = db
         self.audit = audit
         self.authorizer = authorizer
         self.clock = clock
+        self.default_price_series = default_price_series  # which stored zone prices analytics when several are
 
     def compute(self, actor: Principal, request: AnalyticsRequest) -> FleetAnalytics:
         """Totals per device, figures per device and day, anomalies and summary statistics for `request`."""
         self.authorizer.require(actor, Permission.VIEW_HISTORY, "analytics")
-        if request.buy_prices is not None or request.sell_prices is not None:
+        explicit = request.buy_prices is not None or request.sell_prices is not None
+        if explicit or request.price_series is not None:
             self.authorizer.require(actor, Permission.VIEW_FINANCIALS, "analytics")
         period = request.period
         now = self.clock.now()
+        buy, sell = request.buy_prices, request.revenue_prices
+        stored: StoredPrices | None = None
+        price_notes: list[str] = []
+        use_stored = not explicit and request.stored_prices
+        # Asked before the read connection opens (the check has its own session: SQLite would lock).
+        if use_stored and not self.authorizer.allowed(actor, Permission.VIEW_FINANCIALS):
+            use_stored = False
+            price_notes = ["cost and revenue are not shown: this role may not view financial figures"]
         with self.db.engine.connect() as conn:
             groups = device_groups(conn, request)
             ids = list(groups)
+            if use_stored:
+                stored, price_notes = self._stored_prices(conn, request)
+                if stored is not None:
+                    buy = sell = stored.prices
             daily = daily_energy_and_soc(conn, period, ids)
             soh = daily_soh(conn, period, ids)
             minutes = available_minutes(conn, period, ids, now)
             adherence = schedule_adherence(conn, period, ids)
             alarms = alarm_activations(conn, period, ids)
             cost, revenue, unpriced = {}, {}, 0.0
-            if request.buy_prices is not None:
-                cost, out_buy = priced_energy(conn, period, ids, request.buy_prices, "energy_charged_kwh")
-                revenue, out_sell = priced_energy(conn, period, ids, request.revenue_prices, "energy_discharged_kwh")
+            if buy is not None:
+                cost, out_buy = priced_energy(conn, period, ids, buy, "energy_charged_kwh")
+                revenue, out_sell = priced_energy(conn, period, ids, sell, "energy_discharged_kwh")
                 unpriced = out_buy + out_sell
         days = _device_days(period, daily, soh)
         total_minutes = period_minutes(period, now)
         per_device: dict[str, list[DeviceDay]] = defaultdict(list)
         for d in days:
             per_device[d.device_id].append(d)
-        priced = request.buy_prices is not None
+        priced = buy is not None
         totals = []
         for device_id, group in groups.items():
             mine = per_device.get(device_id, [])
@@ -87,14 +107,33 @@ class AnalyticsService:
                 soh_first_pct=sohs[0] if sohs else None, soh_last_pct=sohs[-1] if sohs else None,
                 schedule_entries=entries, schedule_entries_ok=ok, alarm_activations=alarms.get(device_id, 0),
             ))
-        currency = request.buy_prices.currency if request.buy_prices is not None else "EUR"
-        notes = []
-        if not priced:
+        currency = buy.currency if buy is not None else "EUR"
+        notes = list(price_notes)
+        if not priced and not price_notes:
             notes.append("no price series given: cost and revenue are not computed")
-        elif unpriced > 0:
+        elif priced and unpriced > 0:
             notes.append(f"{unpriced:,.1f} kWh fell outside the price series and is not priced")
         return FleetAnalytics(request, now, tuple(totals), tuple(days), tuple(daily_energy_anomalies(days)),
-                              summary_statistics(totals, currency), currency, unpriced, tuple(notes))
+                              summary_statistics(totals, currency), currency, unpriced, tuple(notes), priced,
+                              stored.series_key if stored is not None else None)
+
+    def _stored_prices(self, conn, request: AnalyticsRequest) -> tuple[StoredPrices | None, list[str]]:
+        """The stored day-ahead prices for the request's period and the notes saying what was used and what
+        is missing; (None, notes) when no price of the chosen series falls in the period."""
+        period = request.period
+        key = choose_price_series(stored_price_series(conn), request.price_series, self.default_price_series)
+        if key is None:
+            return None, []
+        stored = load_stored_prices(conn, period, key)
+        if stored.covers_nothing:
+            return None, [f"no stored day-ahead price in {key!r} for this period: cost and revenue are not computed"]
+        units = ", ".join(stored.stored_units)
+        notes = [f"cost and revenue use the stored day-ahead price series {key!r} "
+                 f"({units} converted to {stored.prices.currency}/kWh, {_step_text(stored.prices)} steps)"]
+        gap = missing_prices_note(stored, period)
+        if gap:
+            notes.append(gap)
+        return stored, notes
 
     def fleet_state(self, actor: Principal, request: AnalyticsRequest) -> list[DeviceState]:
         """Every device in scope as it stood at the end of the period (or now, if that is earlier)."""
@@ -149,3 +188,8 @@ def _device_days(period: Period, daily: dict, soh: dict) -> list[DeviceDay]:
         out.append(DeviceDay(device_id, day, e.get("charged_kwh", 0.0), e.get("discharged_kwh", 0.0),
                              e.get("soc_min_pct"), e.get("soc_avg_pct"), e.get("soc_max_pct"), soh.get((device_id, day))))
     return out
+
+
+def _step_text(prices: PriceSeries) -> str:
+    minutes = int(prices.step.total_seconds() // 60)
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"

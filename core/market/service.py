@@ -132,9 +132,14 @@ class MarketDataService:
 
     def import_file(self, actor: Principal, path: Path | str, kind: ImportKind = ImportKind.AUTO, *,
                     zone: str | None = None, gaps: GapPolicy = GapPolicy(),
-                    trigger: ImportTrigger = ImportTrigger.MANUAL) -> ImportResult:
-        """Import exactly the file at `path`. A bad file returns ok=False with line and reason; nothing is stored."""
+                    trigger: ImportTrigger = ImportTrigger.MANUAL, price_series: str = PRICE_SERIES) -> ImportResult:
+        """Import exactly the file at `path`. A bad file returns ok=False with line and reason; nothing is stored.
+
+        Prices are stored under `price_series`: "price", or "price:<zone>" to keep a further bidding zone apart
+        (analytics lets its caller choose among them)."""
         path = Path(path)
+        if price_series != PRICE_SERIES and not price_series.startswith(PRICE_SERIES + ":"):
+            raise ValueError(f"price series key {price_series!r} must be {PRICE_SERIES!r} or {PRICE_SERIES!r}:<zone>")
         self.authorizer.require(actor, Permission.MANAGE_MARKET_DATA, f"market:{path.name}")
         kind = detect_kind(path) if kind is ImportKind.AUTO else kind
         started = self.clock.now()
@@ -155,7 +160,8 @@ class MarketDataService:
             repairs: list[str] = []
             rows = 0
             for name, series in parsed.items():
-                counts = save_series(s, name, series.to_unit(SERIES_UNITS[name]), str(path), run.id)
+                key = price_series if name == PRICE_SERIES else name
+                counts = save_series(s, key, series.to_unit(SERIES_UNITS[name]), str(path), run.id)
                 totals = StoreCounts(*(a + b for a, b in zip(_counts(totals), _counts(counts))))
                 repairs.extend(f"{name}: {n}" for n in series.notes)
                 rows = max(rows, len(series))

@@ -24,6 +24,7 @@ from core.analytics.period import local_zone
 from core.auth.principal import Principal
 from core.errors import GridRoomError
 from core.services import CoreServices
+from core.settings import analytics_price_series
 from desktop.tasks import UiTasks, call_core, run_dialog
 from desktop.theme import BORDER, PANEL, TEXT_MUTED, Abnormal, abnormal
 from desktop.views.analytics_models import AnomaliesModel, DeviceTotalsModel, SummaryStatisticsModel
@@ -88,7 +89,9 @@ class AnalyticsView(QWidget):
         self._services = services
         self._principal = principal
         self.zone = zone or system_zone()
-        self.analytics = AnalyticsService(services.db, services.audit, services.authorizer, services.clock)
+        # Cost and revenue come from the stored day-ahead prices; the settings name the zone when several are stored.
+        self.analytics = AnalyticsService(services.db, services.audit, services.authorizer, services.clock,
+                                          analytics_price_series())
         self.tasks = UiTasks(lambda exc: self.message.show_error(f"Unexpected error: {exc}"))
         self.result: FleetAnalytics | None = None
         self.energy_unit = "kWh"

@@ -46,6 +46,8 @@ def register(sub: _SubParsersAction) -> None:
         r.add_argument("--price", type=float, help="flat energy price per kWh for cost and revenue (analytics)")
         r.add_argument("--sell-price", type=float, help="flat price per kWh discharged (default: --price)")
         r.add_argument("--currency", default="EUR")
+        r.add_argument("--price-series", help="without --price: which stored day-ahead price series prices the "
+                                              "period (e.g. price:BE) when several bidding zones are stored")
         _scope(r)
         _signed_in(r)
         r.set_defaults(func=cmd_report)
@@ -113,7 +115,10 @@ def cmd_report(args: Namespace) -> int:
     if args.price is not None:
         buy = PriceSeries.flat(period, args.price, args.currency)
         sell = PriceSeries.flat(period, args.sell_price, args.currency) if args.sell_price is not None else None
-    request = ReportRequest(period, tuple(args.devices), tuple(args.groups), args.operators, buy, sell)
+    if buy is not None and args.price_series:
+        raise CommandError("give --price or --price-series, not both")
+    request = ReportRequest(period, tuple(args.devices), tuple(args.groups), args.operators, buy, sell,
+                            args.price_series)
     try:
         exported = export_report(services, actor, name, request, args.out)
     except ReportError as exc:

@@ -23,7 +23,7 @@ def analytics_report_data(result: FleetAnalytics, generated_by: str) -> Analytic
     anomalies = tuple(ReportAnomaly(a.device_id, a.day, a.value, a.reference, a.robust_z, a.reason)
                       for a in result.anomalies)
     return AnalyticsReportData(meta, devices, daily, currency=result.currency, anomalies=anomalies,
-                               priced=result.request.buy_prices is not None, notes=result.notes)
+                               priced=result.priced, notes=result.notes)
 
 
 def load_analytics(services: CoreServices, actor: Principal, request: ReportRequest) -> AnalyticsReportData:

@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from core.audit.trail import AuditFilter
+from core.market.service import MarketDataService
 from desktop.theme import apply_theme
 from desktop.views.analytics_view import AnalyticsView
 from tests.reports.pdf_checks import csv_rows, pdf_text
 from tests.support.analytics_seed import DAY1, END, seed_fleet_history, seed_rollup_fleet
+
+PRICES = Path(__file__).parents[1] / "fixtures" / "timeseries"
 
 pytestmark = pytest.mark.asyncio
 SCREENSHOTS = os.environ.get("GRIDROOM_SCREENSHOT_DIR")
@@ -57,6 +60,31 @@ async def test_a_period_shows_totals_statistics_and_charts(qtbot, seeded, admin)
     assert view.scope_combo.count() == 5  # whole fleet, 2 groups, 2 devices: kept while filtered
 
 
+async def test_stored_prices_show_cost_and_revenue_and_the_hours_without_prices(qtbot, seeded, admin, viewer, clock):
+    market = MarketDataService(seeded.db, seeded.audit, seeded.authorizer, clock)
+    for name in ("analytics_prices_2026-03-02.csv", "analytics_prices_2026-03-03_from_06h_ct.csv"):
+        assert market.import_file(admin, PRICES / name).ok
+    view = await _view(qtbot, seeded, admin)
+    view.set_custom_period(DAY1, END)
+    result = await view.refresh()
+    assert result.priced and result.price_series == "price"
+    model = view.devices_model
+    # bess-a: 60 kWh at 0.08 (3 March 00:00 has no price); 50 kWh at 0.25 and 50 kWh at 0.20. bess-b: 30 kWh at 0.08.
+    assert [model.data(model.index(r, c)) for r in (0, 1) for c in (4, 5)] == ["4.80", "22.50", "2.40", "0.00"]
+    stats = {s.metric: s for s in view.summary_model.records()}
+    assert stats["cost of charging"].total == pytest.approx(7.2) and stats["cost of charging"].unit == "EUR"
+    notes = view.notes_label.text()
+    assert "stored day-ahead price series 'price'" in notes and "2026-03-03 00:00-06:00 (UTC)" in notes
+    assert "60.0 kWh fell outside the price series" in notes and "No price series given" not in notes
+
+    as_viewer = await _view(qtbot, seeded, viewer)
+    as_viewer.set_custom_period(DAY1, END)
+    await as_viewer.refresh()
+    vm = as_viewer.devices_model
+    assert (vm.data(vm.index(0, 2)), vm.data(vm.index(0, 4)), vm.data(vm.index(0, 5))) == ("120.0", "—", "—")
+    assert "may not view financial figures" in as_viewer.notes_label.text()
+
+
 async def test_an_empty_period_says_so(qtbot, seeded, admin):
     view = await _view(qtbot, seeded, admin)
     view.set_period("month", date(2025, 12, 1))
@@ -81,17 +109,26 @@ async def test_exports_write_the_cli_report_and_are_audited(qtbot, seeded, admin
     assert [e.detail["format"] for e in exports] == ["csv", "pdf"]
 
 
-async def test_screenshot_of_two_weeks_with_an_anomaly(qtbot, qapp, sqlite_services, admin, clock):
+async def test_screenshot_of_two_weeks_with_an_anomaly(qtbot, qapp, sqlite_services, admin, clock, tmp_path):
     apply_theme(qapp)
     start = datetime(2026, 3, 2, tzinfo=timezone.utc)
     seed_rollup_fleet(sqlite_services.db, start)
     clock.advance(start + timedelta(days=14, hours=2) - clock.now())
+    # Day-ahead prices for the first 13 days (cheap nights and middays, a dear evening peak); the last day has none.
+    shape = (60, 45, 45, 45, 55, 70, 95, 110, 90, 70, 55, 40, 30, 30, 45, 70, 110, 160, 180, 150, 120, 95, 80, 70)
+    prices = tmp_path / "prices.csv"
+    prices.write_text("timestamp_utc,price_eur_per_mwh\n" + "".join(
+        f"{start + timedelta(hours=h):%Y-%m-%dT%H:%M:%SZ},{shape[h % 24] + (h // 24) * 2}\n" for h in range(13 * 24)))
+    market = MarketDataService(sqlite_services.db, sqlite_services.audit, sqlite_services.authorizer, clock)
+    assert market.import_file(admin, prices).ok
     view = await _view(qtbot, sqlite_services, admin)
     view.resize(1440, 860)
     view.show()
     view.set_custom_period(start, start + timedelta(days=14))
     result = await view.refresh()
     assert len(result.devices) == 8
+    assert result.priced and all(d.revenue > d.cost > 0 for d in result.devices)
+    assert "2026-03-15 00:00-2026-03-16 00:00 (UTC)" in view.notes_label.text()  # the last day has no prices
     # The capacity test day of bess-0003 and the half day bess-0006 was offline, nothing else.
     assert [(a.device_id, a.day) for a in result.anomalies] == [("bess-0006", date(2026, 3, 8)),
                                                                 ("bess-0003", date(2026, 3, 11))]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -134,6 +135,31 @@ def test_bad_requests_fail_clearly(gridroom, tmp_path):
     code, _, err = gridroom("report", "analytics", *TWO_DAYS, "--device", "bess-q", "--out", str(tmp_path / "x.pdf"))
     assert code == 2 and "unknown device(s): bess-q" in err
     assert not (tmp_path / "x.pdf").exists()
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "timeseries"
+
+
+def test_analytics_without_price_uses_the_stored_day_ahead_prices(gridroom, seeded_db, tmp_path):
+    """2 March at 80 EUR/MWh at 00:00 and 250 at 12:00; 3 March from 06:00 only (its 00:00 charge is unpriced)."""
+    for name in ("analytics_prices_2026-03-02.csv", "analytics_prices_2026-03-03_from_06h_ct.csv"):
+        code, _, err = gridroom("market", "import", str(FIXTURES / name))
+        assert code == 0, err
+    code, out, err = gridroom("report", "analytics", *TWO_DAYS, "--out", str(tmp_path / "p.pdf"))
+    assert code == 0, err
+    text = " ".join(pdf_text(tmp_path / "p.pdf").split())
+    # cost: bess-a 60 kWh x 0.08 + bess-b 30 kWh x 0.08 = 7.20; revenue: 50 x 0.25 + 50 x 0.20 = 22.50
+    for expected in ("Cost of charging", "7.20 EUR", "22.50 EUR", "15.30 EUR",
+                     "stored day-ahead price series 'price'", "2026-03-03 00:00-06:00 (UTC)", "60.0 kWh"):
+        assert expected in text, expected
+    code, _, err = gridroom("report", "analytics", *TWO_DAYS, "--out", str(tmp_path / "p.json"))
+    doc = json.loads((tmp_path / "p.json").read_text())
+    assert doc["priced"] is True and doc["totals"]["cost"] == pytest.approx(7.2)
+    code, _, err = gridroom("report", "analytics", *TWO_DAYS, "--price", "0.1", "--out", str(tmp_path / "f.json"))
+    assert json.loads((tmp_path / "f.json").read_text())["totals"]["cost"] == pytest.approx(15.0)  # --price wins
+    code, _, err = gridroom("report", "analytics", *TWO_DAYS, "--price-series", "price:NL",
+                            "--out", str(tmp_path / "nl.pdf"))
+    assert code == 2 and "'price:NL' is not stored" in err and not (tmp_path / "nl.pdf").exists()
 
 
 def test_viewers_may_export_but_not_see_prices(gridroom, tmp_path):

@@ -4,7 +4,9 @@ due periods, files in the folder, attachments, no backlog, and failures that kee
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -13,6 +15,7 @@ from aiosmtpd.smtp import AuthResult
 
 from core.audit.trail import AuditFilter
 from core.auth.roles import Role
+from core.market.service import MarketDataService
 from core.notifications.channel_settings import EmailSettings, NotificationSetupService
 from core.notifications.channels import EmailChannel
 from core.reporting import ReportSchedule, ReportScheduleStore
@@ -24,6 +27,7 @@ from tests.reports.pdf_checks import csv_rows, pdf_text
 from tests.support.analytics_seed import seed_fleet_history
 
 STRONG = "Correct-Horse-42"
+PRICE_FILE = Path(__file__).parents[1] / "fixtures" / "timeseries" / "analytics_prices_2026-03-02.csv"
 
 
 @pytest_asyncio.fixture
@@ -89,6 +93,21 @@ async def test_a_due_daily_report_is_written_and_mailed_once(world, clock, smtp_
         mails = services.audit.query(s, AuditFilter(action="report_schedule.email"))
     assert len(exports) == 4 and {e.username for e in exports} == {"chief"}
     assert [m.result for m in mails] == ["success", "success"]
+
+
+@pytest.mark.asyncio
+async def test_a_scheduled_analytics_report_prices_from_the_stored_day_ahead_series(world, clock, tmp_path):
+    services, admin, store = world
+    market = MarketDataService(services.db, services.audit, services.authorizer, clock)
+    assert market.import_file(admin, PRICE_FILE).ok
+    store.add(admin, _daily(tmp_path, recipients=(), formats=("pdf", "json")))
+    (run,) = await ScheduledReportRunner(services, store, None, clock).run_due()
+    assert run.ok and run.period.label() == "2026-03-02"
+    # 2 March: 90 kWh charged at 00:00 (80 EUR/MWh), 50 kWh discharged at 12:00 (250 EUR/MWh).
+    text = " ".join(pdf_text(run.files[0]).split())
+    assert "7.20 EUR" in text and "12.50 EUR" in text and "stored day-ahead price series 'price'" in text
+    doc = json.loads(run.files[1].read_text())
+    assert doc["priced"] and doc["totals"]["cost"] == pytest.approx(7.2) and doc["totals"]["revenue"] == pytest.approx(12.5)
 
 
 @pytest.mark.asyncio
