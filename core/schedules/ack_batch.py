@@ -132,6 +132,8 @@ class AckBatch:
         if row is None:
             return self._reject(device_id, m, "unknown schedule version")
         d = self.deliveries.get((row.id, device_id))
+        if d is None and isinstance(m, ScheduleReceipt) and self._sent_but_not_marked(row, device_id):
+            d = self._early_delivery(row, device_id)
         if d is None:
             return self._reject(device_id, m, "wrong device")
         if isinstance(m, ScheduleReceipt):
@@ -163,6 +165,20 @@ class AckBatch:
         self.stored += 1
         self._advance(row, d, m, entries)
         return AckResult(AckOutcome.STORED)
+
+    @staticmethod
+    def _sent_but_not_marked(row: ScheduleRow, device_id: str) -> bool:
+        """A device can hold a version before the publisher has recorded the broker's confirmation (the
+        receipt overtakes mark_distributed). The version's own target is then the identity to check."""
+        return row.target_kind == "device" and row.target_id == device_id and \
+            row.state in (S.APPROVED.value, S.DISTRIBUTED.value, S.FAILED.value)
+
+    def _early_delivery(self, row: ScheduleRow, device_id: str) -> ScheduleDeliveryRow:
+        d = ScheduleDeliveryRow(schedule_row_id=row.id, device_id=device_id, state=D.SENT.value, acked_entries=0)
+        self.s.add(d)
+        self.deliveries[(row.id, device_id)] = d
+        self.by_row[row.id].append(d)
+        return d
 
     def _receipt(self, row: ScheduleRow, d: ScheduleDeliveryRow) -> AckResult:
         if d.delivered_at is not None:

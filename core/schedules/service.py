@@ -196,6 +196,8 @@ class ScheduleService:
                             "sent_at": now, "acked_entries": 0})
                     elif d.state == DeliveryState.FAILED.value and d.acked_entries == 0:
                         d.state, d.sent_at, d.error = DeliveryState.SENT.value, now, None
+                    elif d.sent_at is None:
+                        d.sent_at = now  # the device's receipt came before this confirmation
             if new:
                 s.execute(insert(ScheduleDeliveryRow), list(new.values()))
             self.audit.append_many(s, events)

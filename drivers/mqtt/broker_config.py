@@ -39,21 +39,25 @@ class BrokerConfig:
         return self.ca_path is not None
 
     def make_client(self, client_id: str | None = None, *, role: str = "gridroom",
-                    clean_session: bool = True) -> mqtt.Client:
+                    clean_session: bool = True, mqtt5: bool = False) -> mqtt.Client:
         """A paho 2.x client (callback API v2, MQTT 3.1.1, clean session unless told otherwise) with auth, TLS
         and backoff set. A persistent session (clean_session=False) needs a stable client_id.
+        With mqtt5 the client speaks MQTT 5 (clean_start and session expiry then go with connect()).
 
         The caller sets callbacks and a last will, then connects.
         """
         if not clean_session and not (client_id or self.client_id):
             raise ValueError("a persistent session needs a stable client_id")
         cid = client_id or self.client_id or f"{role}-{uuid.uuid4().hex[:12]}"
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=cid,
-            protocol=mqtt.MQTTv311,
-            clean_session=clean_session,
-        )
+        if mqtt5:
+            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv5)
+        else:
+            client = mqtt.Client(
+                mqtt.CallbackAPIVersion.VERSION2,
+                client_id=cid,
+                protocol=mqtt.MQTTv311,
+                clean_session=clean_session,
+            )
         if self.username is not None:
             client.username_pw_set(self.username, self.password)
         if self.uses_tls:

@@ -1,5 +1,5 @@
 """The fleet simulator's MQTT client for schedules: one connection receives its devices' ``schedule``
-(QoS 1, retained) and publishes their ``ack`` messages (QoS 1).
+(QoS 1, retained) and publishes their ``ack`` messages and receipts (QoS 1).
 
 It subscribes to each of its devices' schedule topics, not to ``gridroom/v1/+/schedule``: a wildcard would
 also bring every other device's retained schedule on the broker, and a flood of those beyond the broker's
@@ -24,6 +24,7 @@ from drivers.sim.schedule_agent import AckKey, ScheduleAgent
 
 log = logging.getLogger("gridroom.sim.schedules")
 TOPICS_PER_SUBSCRIBE = 500
+MAX_INFLIGHT = 1000
 
 
 class ScheduleClient:
@@ -32,9 +33,12 @@ class ScheduleClient:
         self._agent = agent
         self.connected = threading.Event()
         self._lock = threading.Lock()
-        self._inflight: dict[tuple[str, AckKey], mqtt.MQTTMessageInfo] = {}
+        # device_id -> key -> publish in flight, so flushing one device never scans the others.
+        self._inflight: dict[str, dict[AckKey, mqtt.MQTTMessageInfo]] = {}
         self._pending_subacks: set[int] = set()
         self.client = config.make_client(role="gridroom-sim-schedules")
+        # paho's default of 20 unconfirmed publishes would pace a fleet's acks to the round trip.
+        self.client.max_inflight_messages_set(MAX_INFLIGHT)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = self._on_subscribe
@@ -62,22 +66,27 @@ class ScheduleClient:
             self.client.subscribe(topic_for(device_id, TopicKind.SCHEDULE), 1)
         self.flush()
 
-    def flush(self) -> None:
-        """Publish every unconfirmed ack in order; drop confirmed ones from the outbox."""
+    def flush(self, device_id: str | None = None) -> None:
+        """Publish every unconfirmed ack (of all devices, or of one) in order; drop confirmed ones from the
+        outbox."""
         with self._lock:
-            for (device_id, key), info in list(self._inflight.items()):
-                if info.is_published():
-                    del self._inflight[(device_id, key)]
-                    self._agent.confirmed(device_id, key)
+            for device in list(self._inflight) if device_id is None else [device_id]:
+                inflight = self._inflight.get(device, {})
+                done = [key for key, info in inflight.items() if info.is_published()]
+                if done:
+                    for key in done:
+                        del inflight[key]
+                    self._agent.confirmed_many(device, done)
             if not self.connected.is_set():
                 return
-            for device_id, key, topic, payload in self._agent.pending():
-                if (device_id, key) in self._inflight:
+            for device, key, topic, payload in self._agent.pending(device_id):
+                inflight = self._inflight.setdefault(device, {})
+                if key in inflight:
                     continue
                 info = self.client.publish(topic, payload, qos=1)
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     break  # the connection went away: keep the rest (and the order) for the reconnect
-                self._inflight[(device_id, key)] = info
+                inflight[key] = info
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -110,9 +119,9 @@ class ScheduleClient:
         if parsed.kind is not TopicKind.SCHEDULE:
             return
         try:
-            refused = self._agent.handle(parsed.device_id, message.payload)
+            queued = self._agent.handle(parsed.device_id, message.payload)
         except Exception:
             log.exception("simulator schedules: failed to handle %s", message.topic)
             return
-        if refused:
-            self.flush()  # send the negative ack now
+        if queued:
+            self.flush(parsed.device_id)  # send the receipt or the negative ack now
