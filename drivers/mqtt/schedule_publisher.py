@@ -47,6 +47,7 @@ def core_ack(ack: AckPayload | ReceiptPayload) -> ScheduleAck | ScheduleReceipt:
 # with MQTT 3.1.1 Mosquitto sends 20 at a time and queues the rest per client, dropping beyond
 # max_queued_messages (1,000 by default): 10,000 devices acking at once lost half of their acks that way.
 RECEIVE_MAXIMUM = 65535
+PUBLISH_INFLIGHT = 0  # unlimited: with a cap paho rescans the messages in flight on every PUBACK (quadratic for a fleet)
 SESSION_EXPIRY_S = 7 * 24 * 3600  # how long the broker keeps acks for a persistent listener that is down
 
 
@@ -100,6 +101,8 @@ class SchedulePublisher:
 
     def __init__(self, config: BrokerConfig, timeout_s: float = 10.0) -> None:
         self._conn = _Connection(config, "gridroom-schedules", [])
+        # paho confirms 20 publishes at a time by default: a fleet-wide distribution would wait on round trips.
+        self._conn.client.max_inflight_messages_set(PUBLISH_INFLIGHT)
         self.timeout_s = timeout_s
         self.confirmed: dict[str, tuple[str, int]] = {}  # device_id -> (schedule_id, version) the broker holds
 

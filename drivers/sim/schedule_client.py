@@ -24,7 +24,7 @@ from drivers.sim.schedule_agent import AckKey, ScheduleAgent
 
 log = logging.getLogger("gridroom.sim.schedules")
 TOPICS_PER_SUBSCRIBE = 500
-MAX_INFLIGHT = 1000
+MAX_INFLIGHT = 0  # unlimited: paho rescans every message in flight on each PUBACK when capped (O(n^2) for a fleet)
 
 
 class ScheduleClient:
