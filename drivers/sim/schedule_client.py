@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import paho.mqtt.client as mqtt
 
@@ -87,6 +88,20 @@ class ScheduleClient:
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     break  # the connection went away: keep the rest (and the order) for the reconnect
                 inflight[key] = info
+
+    def wait_confirmed(self, timeout_s: float = 10.0) -> bool:
+        """Block until the broker has confirmed every ack in flight now, then drop them from the outboxes
+        (tests and benchmarks wait on this). False when one was not confirmed in time."""
+        with self._lock:
+            infos = [info for inflight in self._inflight.values() for info in inflight.values()]
+        deadline = time.monotonic() + timeout_s
+        for info in infos:
+            try:
+                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            except (RuntimeError, ValueError):
+                return False  # not queued: the connection went away
+        self.flush()
+        return all(info.is_published() for info in infos)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
