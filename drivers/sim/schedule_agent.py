@@ -157,7 +157,7 @@ class ScheduleAgent:
         changed = False
         entries, started, acked = state["entries"], state["started"], state["acked"]
         key = (state["schedule_id"], state["version"])
-        measured = abs(self._physics.telemetry(device_id)["power_kw"])
+        measured = None  # read from the physics only when an entry ends (telemetry costs ~0.1 ms a device)
         running = None
         for index, entry in enumerate(entries):
             if index in acked:
@@ -165,6 +165,8 @@ class ScheduleAgent:
             start, end = datetime.fromisoformat(entry["start"]), datetime.fromisoformat(entry["end"])
             if end <= now:
                 ran = str(index) in started
+                if measured is None:
+                    measured = abs(self._physics.telemetry(device_id)["power_kw"])
                 ack = AckPayload(v=1, schedule_id=key[0], version=key[1], entry=index,
                                  actual_rate_kw=measured if ran else 0.0,
                                  started_at=datetime.fromisoformat(started[str(index)]) if ran else start,
