@@ -36,9 +36,7 @@ from core.schedules.model import (
     transition,
 )
 from core.schedules.errors import InvalidSchedule
-from core.schedules.ack_batch import (  # noqa: F401  (DEVIATION_* are read from here by older callers)
-    DEVIATION_FRACTION,
-    DEVIATION_KW,
+from core.schedules.ack_batch import (
     OPEN_DELIVERIES,
     AckBatch,
     _Version,

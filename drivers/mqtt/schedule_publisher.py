@@ -171,6 +171,7 @@ class AckListener:
         self.rejects: Counter[str] = Counter()
         self.handled = 0
         self.receipts = 0
+        self.failed = 0  # acks the handler refused even alone (logged)
         self._cond = threading.Condition()
         self._queue: queue.Queue = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="gridroom-ack-worker", daemon=True)
@@ -215,10 +216,19 @@ class AckListener:
                 batch = batch[:batch.index(None)]
             if not batch:
                 continue
+            items = [(device_id, core_ack(ack)) for device_id, ack in batch]
             try:
-                self._handler([(device_id, core_ack(ack)) for device_id, ack in batch])
+                self._handler(items)
             except Exception:
-                log.exception("a batch of %d schedule acks could not be handled", len(batch))
+                # One transaction per batch: a failure rolls back every ack in it. Retry them one by one so a
+                # single ack that cannot be stored costs only itself.
+                log.exception("a batch of %d schedule acks failed; storing them one by one", len(items))
+                for item in items:
+                    try:
+                        self._handler([item])
+                    except Exception:
+                        self.failed += 1
+                        log.exception("schedule ack from %s could not be stored: %s", item[0], item[1])
             receipts = sum(isinstance(ack, ReceiptPayload) for _, ack in batch)
             with self._cond:
                 self.handled += len(batch) - receipts
