@@ -1,6 +1,7 @@
-"""A broker restart loses no schedule ack: a private Mosquitto (persistence on) is restarted between device
+"""Schedule acks are not lost. A broker restart loses none: a private Mosquitto (persistence on) is restarted between device
 acks, while GridRoom's ack listener (persistent MQTT 5 session) is down and while devices hold acks they could
-not send. Every ack reaches the execution log exactly once. Waits are on conditions, never sleeps."""
+not send. Every ack reaches the execution log exactly once. A batch that storage refuses costs only the refused ack.
+Waits are on conditions, never sleeps."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from core.auth.principal import SYSTEM
 from core.schedules.model import DeviceLimits, Mode, ScheduleEntry, ScheduleState, ScheduleTarget
 from core.schedules.records import DeliveryState
 from core.schedules.service import ScheduleService
+from drivers.mqtt.codec import encode
+from drivers.mqtt.payloads import AckPayload
 from drivers.mqtt.schedule_publisher import AckListener, SchedulePublisher, schedule_payload
+from drivers.mqtt.topics import TopicKind, topic_for
 from drivers.sim.fleet_sim import FleetSimulator
 from tests.drivers.mqtt.conftest import MosquittoProcess
 from tests.support.sim_fleet import small_fleet
@@ -102,3 +106,33 @@ def test_no_ack_is_lost_across_a_broker_restart(persistent_broker, sqlite_servic
         listener.stop()
         publisher.stop()
         sim.stop()
+
+
+def test_a_batch_that_cannot_be_stored_is_retried_ack_by_ack(shared_broker, uid, clock):
+    """Storage refuses any batch holding one particular ack: the listener stores the others one by one and
+    counts the one it could not store, instead of dropping the whole batch."""
+    stored: list[tuple[str, int]] = []
+    poison = f"{uid}-bad"
+
+    def storage(batch):
+        if any(device_id == poison for device_id, _ in batch):
+            raise ValueError("storage refuses this ack")
+        stored.extend((device_id, ack.entry) for device_id, ack in batch)
+
+    listener = AckListener(shared_broker, storage)
+    listener.start()
+    peer = shared_broker.make_client(role="test-peer")
+    peer.connect(shared_broker.host, shared_broker.port)
+    peer.loop_start()
+    at = clock.now()
+    try:
+        for device_id in (f"{uid}-a", poison, f"{uid}-b"):
+            ack = AckPayload(v=1, schedule_id="sch-1", version=1, entry=0, actual_rate_kw=1.0, started_at=at,
+                             ended_at=at, ok=True)
+            peer.publish(topic_for(device_id, TopicKind.ACK), encode(ack), qos=1).wait_for_publish(5)
+        assert listener.wait_handled(3)
+        assert sorted(stored) == [(f"{uid}-a", 0), (f"{uid}-b", 0)] and listener.failed == 1
+    finally:
+        peer.disconnect()
+        peer.loop_stop()
+        listener.stop()
