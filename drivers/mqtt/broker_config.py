@@ -25,6 +25,9 @@ class BrokerConfig:
     keepalive_s: int = 30
     reconnect_min_delay_s: float = 0.5
     reconnect_max_delay_s: float = 30.0
+    # The broker speaks MQTT 5 (Mosquitto >= 1.6, EMQX). GridRoom's ack listener then uses MQTT 5's Receive
+    # Maximum and session expiry; the embedded amqtt broker speaks only 3.1.1 and is configured with False.
+    mqtt5: bool = True
 
     def __post_init__(self) -> None:
         if (self.cert_path is None) != (self.key_path is None):

@@ -156,7 +156,7 @@ class AckListener:
     of what has arrived (at most MAX_BATCH), to `handler` on a worker thread: one database transaction per batch.
 
     The connection speaks MQTT 5 with a large Receive Maximum, so the broker streams acks instead of queueing
-    them per client. With a `session_id` the subscription is a persistent session (fixed client id,
+    them per client (MQTT 3.1.1 with a clean_session=False session for a broker without MQTT 5). With a `session_id` the subscription is a persistent session (fixed client id,
     clean_start false, a session expiry): the broker keeps the QoS 1 acks that devices send while this
     listener is down (up to its queue limit, across a broker restart when the broker persists) and delivers
     them on reconnect, so a restarted GridRoom loses none. Only one process may use a given session_id at a
@@ -164,7 +164,8 @@ class AckListener:
 
     def __init__(self, config: BrokerConfig, handler: AckHandler, timeout_s: float = 10.0,
                  session_id: str | None = None) -> None:
-        self._conn = _Connection(config, "gridroom-acks", [fleet_filter(TopicKind.ACK)], session_id, mqtt5=True)
+        self._conn = _Connection(config, "gridroom-acks", [fleet_filter(TopicKind.ACK)], session_id,
+                                 mqtt5=config.mqtt5)
         self._conn.client.on_message = self._on_message
         self._handler = handler
         self.timeout_s = timeout_s

@@ -136,3 +136,30 @@ def test_a_batch_that_cannot_be_stored_is_retried_ack_by_ack(shared_broker, uid,
         peer.disconnect()
         peer.loop_stop()
         listener.stop()
+
+
+def test_the_ack_listener_speaks_mqtt_3_to_the_embedded_broker(uid, clock):
+    """The demo's embedded amqtt broker has no MQTT 5: configured so, the listener uses a 3.1.1 session."""
+    from drivers.mqtt.broker_config import BrokerConfig
+    from drivers.mqtt.embedded_broker import EmbeddedBroker
+
+    embedded = EmbeddedBroker()
+    config = BrokerConfig(host=embedded.host, port=embedded.start(), mqtt5=False)
+    got = []
+    listener = AckListener(config, got.extend, session_id=f"gridroom-acks-{uid}")
+    peer = config.make_client(role="test-peer")
+    try:
+        listener.start()
+        peer.connect(config.host, config.port)
+        peer.loop_start()
+        at = clock.now()
+        ack = AckPayload(v=1, schedule_id="sch-1", version=1, entry=0, actual_rate_kw=1.0, started_at=at,
+                         ended_at=at, ok=True)
+        peer.publish(topic_for(f"{uid}-a", TopicKind.ACK), encode(ack), qos=1).wait_for_publish(5)
+        assert listener.wait_handled(1)
+        assert [(device_id, a.schedule_id) for device_id, a in got] == [(f"{uid}-a", "sch-1")]
+    finally:
+        peer.disconnect()
+        peer.loop_stop()
+        listener.stop()
+        embedded.stop()
