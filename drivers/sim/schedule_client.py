@@ -51,7 +51,11 @@ class ScheduleClient:
         if not self.connected.wait(timeout_s):
             raise TimeoutError(f"simulator schedule client could not connect to {self._config.host}:{self._config.port}")
 
-    def stop(self) -> None:
+    def stop(self, confirm_timeout_s: float = 2.0) -> None:
+        """Disconnect after taking the broker's confirmations of the acks in flight (a device shutting down
+        cleanly), so a restarted device does not send them again."""
+        if self.connected.is_set():
+            self.wait_confirmed(confirm_timeout_s)
         self.client.disconnect()
         self.client.loop_stop()
 
