@@ -9,18 +9,18 @@ one cost ~7 ms per ack on SQLite (four hash-chained audit rows and a handful of 
 - audits schedule lifecycle changes (acknowledge, complete, fail) once per schedule and batch (a one-entry
   schedule acknowledged and completed by one ack gets one row, steps listed), and writes ONE
   `schedule.acks` row for the batch: counts, the schedule ids touched, delivery state changes counted by new
-  state, and each rejected item and each failed or deviating delivery named. Per-ack delivery rows (sent -> executing -> completed) would be four rows per
-  ack and two thirds of the time; the batch row keeps the same facts.
+  state, and each rejected item and each failed or deviating delivery named. Per-ack delivery rows (sent ->
+  executing -> completed) were four rows per ack and two thirds of the time; the batch row keeps the facts.
 """
 
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Union
 
 from sqlalchemy import bindparam, func, select
@@ -54,6 +54,7 @@ _LISTED_IN_AUDIT = 200  # rejected items and troubled deliveries listed in the b
 
 
 def chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
+    """`items` in slices of `size`, for IN queries."""
     for first in range(0, len(items), size):
         yield items[first:first + size]
 

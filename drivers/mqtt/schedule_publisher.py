@@ -47,7 +47,8 @@ def core_ack(ack: AckPayload | ReceiptPayload) -> ScheduleAck | ScheduleReceipt:
 # with MQTT 3.1.1 Mosquitto sends 20 at a time and queues the rest per client, dropping beyond
 # max_queued_messages (1,000 by default): 10,000 devices acking at once lost half of their acks that way.
 RECEIVE_MAXIMUM = 65535
-PUBLISH_INFLIGHT = 0  # unlimited: with a cap paho rescans the messages in flight on every PUBACK (quadratic for a fleet)
+# Unlimited: with a cap, paho rescans the messages in flight on every PUBACK (quadratic for a fleet).
+PUBLISH_INFLIGHT = 0
 SESSION_EXPIRY_S = 7 * 24 * 3600  # how long the broker keeps acks for a persistent listener that is down
 
 
@@ -156,8 +157,9 @@ class AckListener:
     of what has arrived (at most MAX_BATCH), to `handler` on a worker thread: one database transaction per batch.
 
     The connection speaks MQTT 5 with a large Receive Maximum, so the broker streams acks instead of queueing
-    them per client (MQTT 3.1.1 with a clean_session=False session for a broker without MQTT 5). With a `session_id` the subscription is a persistent session (fixed client id,
-    clean_start false, a session expiry): the broker keeps the QoS 1 acks that devices send while this
+    them per client (MQTT 3.1.1 for a broker without MQTT 5: BrokerConfig.mqtt5 False). With a `session_id`
+    the subscription is a persistent session (fixed client id, clean_start false and a session expiry; with
+    3.1.1 clean_session false): the broker keeps the QoS 1 acks that devices send while this
     listener is down (up to its queue limit, across a broker restart when the broker persists) and delivers
     them on reconnect, so a restarted GridRoom loses none. Only one process may use a given session_id at a
     time. `handled` counts entry acks, `receipts` counts receipts."""

@@ -1,6 +1,7 @@
-"""Schedule acks are not lost. A broker restart loses none: a private Mosquitto (persistence on) is restarted between device
-acks, while GridRoom's ack listener (persistent MQTT 5 session) is down and while devices hold acks they could
-not send. Every ack reaches the execution log exactly once. A batch that storage refuses costs only the refused ack.
+"""Schedule acks are not lost. A broker restart loses none: a private Mosquitto (persistence on) is restarted
+between device acks, while GridRoom's ack listener (persistent MQTT 5 session) is down, and killed while
+devices hold acks they could not send; every ack reaches the execution log exactly once. A batch that
+storage refuses costs only the refused ack; the embedded (MQTT 3.1.1) broker still gets a listener.
 Waits are on conditions, never sleeps."""
 
 from __future__ import annotations
