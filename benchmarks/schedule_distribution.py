@@ -289,6 +289,7 @@ def run(n: int, processes: int, broker: BrokerConfig, broker_name: str, timeout_
         clear.loop_stop()
         core.close()
         shutil.rmtree(device_folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
     load1, load5, load15 = os.getloadavg()
     return {
         "devices": n, "device_processes": len(workers.procs), "publish_window": window, "broker": broker_name, "database": "sqlite",
@@ -345,6 +346,7 @@ def main() -> None:
         if broker_proc is not None:
             broker_proc.terminate()
             broker_proc.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
     result = {"benchmark": "schedule_distribution", "target": "10,000 devices all acked <= 5 s (DESIGN.md)",
               "load_average_before": load_before, "runs": runs}
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
