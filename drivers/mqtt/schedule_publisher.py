@@ -243,6 +243,12 @@ class AckListener:
         with self._cond:
             return self._cond.wait_for(lambda: self.handled >= count, timeout_s)
 
+    def wait_until(self, predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+        """Block until predicate() holds, checked again after every handled batch (counts alone can be met by
+        re-delivered duplicates, e.g. after a broker restores an older copy of its queue)."""
+        with self._cond:
+            return self._cond.wait_for(predicate, timeout_s)
+
     def wait_receipts(self, count: int, timeout_s: float = 10.0) -> bool:
         """Block until `count` receipts have been handled in total."""
         with self._cond:
