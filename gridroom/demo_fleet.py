@@ -56,7 +56,7 @@ def start_demo_fleet(services: CoreServices, broker: BrokerConfig | None = None)
     embedded = None
     if broker is None:
         embedded = EmbeddedBroker(preferred_port=PREFERRED_BROKER_PORT)
-        broker = BrokerConfig(host="127.0.0.1", port=embedded.start())
+        broker = BrokerConfig(host="127.0.0.1", port=embedded.start(), mqtt5=False)  # amqtt: MQTT 3.1.1 only
     definition = load_fleet_definition()
     modbus_port = PREFERRED_MODBUS_PORT if _free(PREFERRED_MODBUS_PORT) else 0
     simulator = FleetSimulator(definition, broker, modbus_port=modbus_port)

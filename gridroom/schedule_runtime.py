@@ -49,6 +49,9 @@ class ScheduleRuntime:
         return urlsplit(self.fleet.devices[device_id].spec.address).scheme == "modbus+tcp"
 
     async def start(self, runtime) -> None:
+        # Rejected acks and failed or deviating deliveries (core.schedules.events) go out with the runtime's
+        # events, where the alarm engine can turn them into alarms.
+        self.service.on_event = runtime.publish
         broker = self.fleet.settings.broker
         if broker is not None:
             self.publisher = SchedulePublisher(broker)

@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,6 +42,18 @@ class AuditEntry:
     detail: dict[str, Any]
     prev_hash: str
     hash: str
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One entry to append with AuditTrail.append_many (the fields append() takes one by one)."""
+
+    actor: Principal | str
+    action: str
+    resource: str = ""
+    result: AuditResult | str = AuditResult.SUCCESS
+    detail: dict[str, Any] | None = None
+    host: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,36 @@ class AuditTrail:
         head.last_hash = digest
         session.flush()
         return _to_entry(row)
+
+    def append_many(self, session: Session, events: Sequence[AuditEvent]) -> int:
+        """Append several entries, chained in the given order, with one locked head read and one executemany
+        INSERT (the ack path audits thousands of schedule state changes per batch). Returns how many."""
+        if not events:
+            return 0
+        head = session.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).scalar_one_or_none()
+        if head is None:
+            head = AuditHeadRow(id=1, last_id=0, last_hash=GENESIS)
+            session.add(head)
+        last_id, last_hash = head.last_id, head.last_hash
+        at = self.clock.now()
+        rows = []
+        for event in events:
+            actor = event.actor
+            username = actor if isinstance(actor, str) else actor.username
+            host = event.host if event.host is not None else ("" if isinstance(actor, str) else actor.host)
+            result = AuditResult(event.result).value
+            detail_json = json.dumps(event.detail or {}, sort_keys=True, default=str)
+            last_id += 1
+            digest = _canonical(last_id, at, username, event.action, event.resource, result, host, detail_json,
+                                last_hash)
+            rows.append({"id": last_id, "at": at, "username": username, "action": event.action,
+                         "resource": event.resource, "result": result, "host": host, "detail": detail_json,
+                         "prev_hash": last_hash, "hash": digest})
+            last_hash = digest
+        session.connection().execute(AuditRow.__table__.insert(), rows)  # Core executemany: no ORM objects
+        head.last_id, head.last_hash = last_id, last_hash
+        session.flush()
+        return len(rows)
 
     def query(self, session: Session, flt: AuditFilter = AuditFilter()) -> list[AuditEntry]:
         """Entries matching the filter, newest first."""

@@ -21,7 +21,7 @@ class DeliveryState(enum.Enum):
     """Where one schedule version stands on one device."""
 
     SENT = "sent"  # handed to the broker (retained) or to GridRoom's own executor
-    DELIVERED = "delivered"  # the device has shown it holds the schedule (its first acknowledgement)
+    DELIVERED = "delivered"  # the device has confirmed it holds the schedule (its receipt)
     EXECUTING = "executing"  # entries acknowledged as run as planned
     DEVIATING = "deviating"  # an entry failed or ran at a rate off the plan
     FAILED = "failed"  # the device refused the schedule, or it could not be sent
@@ -99,9 +99,18 @@ class ScheduleAck:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class ScheduleReceipt:
+    """The device holds this schedule version (it stored and accepted it): its delivery becomes `delivered`."""
+
+    schedule_id: str
+    version: int
+    received_at: datetime
+
+
 class AckOutcome(enum.Enum):
     STORED = "stored"
-    DUPLICATE = "duplicate"  # already in the execution log: a re-delivered ack
+    DUPLICATE = "duplicate"  # already in the execution log (or a receipt already recorded): a re-delivery
     REJECTED = "rejected"  # unknown schedule or version, wrong device, unknown entry
 
 

@@ -25,6 +25,9 @@ class BrokerConfig:
     keepalive_s: int = 30
     reconnect_min_delay_s: float = 0.5
     reconnect_max_delay_s: float = 30.0
+    # The broker speaks MQTT 5 (Mosquitto >= 1.6, EMQX). GridRoom's ack listener then uses MQTT 5's Receive
+    # Maximum and session expiry; the embedded amqtt broker speaks only 3.1.1 and is configured with False.
+    mqtt5: bool = True
 
     def __post_init__(self) -> None:
         if (self.cert_path is None) != (self.key_path is None):
@@ -39,21 +42,25 @@ class BrokerConfig:
         return self.ca_path is not None
 
     def make_client(self, client_id: str | None = None, *, role: str = "gridroom",
-                    clean_session: bool = True) -> mqtt.Client:
+                    clean_session: bool = True, mqtt5: bool = False) -> mqtt.Client:
         """A paho 2.x client (callback API v2, MQTT 3.1.1, clean session unless told otherwise) with auth, TLS
         and backoff set. A persistent session (clean_session=False) needs a stable client_id.
+        With mqtt5 the client speaks MQTT 5 (clean_start and session expiry then go with connect()).
 
         The caller sets callbacks and a last will, then connects.
         """
         if not clean_session and not (client_id or self.client_id):
             raise ValueError("a persistent session needs a stable client_id")
         cid = client_id or self.client_id or f"{role}-{uuid.uuid4().hex[:12]}"
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=cid,
-            protocol=mqtt.MQTTv311,
-            clean_session=clean_session,
-        )
+        if mqtt5:
+            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv5)
+        else:
+            client = mqtt.Client(
+                mqtt.CallbackAPIVersion.VERSION2,
+                client_id=cid,
+                protocol=mqtt.MQTTv311,
+                clean_session=clean_session,
+            )
         if self.username is not None:
             client.username_pw_set(self.username, self.password)
         if self.uses_tls:

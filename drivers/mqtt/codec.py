@@ -16,6 +16,7 @@ from drivers.mqtt.payloads import (
     CommandPayload,
     CommandResultPayload,
     DevicePayload,
+    ReceiptPayload,
     SchedulePayload,
     StatusPayload,
     TelemetryPayload,
@@ -60,6 +61,10 @@ MODEL_FOR_KIND: dict[TopicKind, type[BaseModel]] = {
     TopicKind.CMD_RESULT: CommandResultPayload,
 }
 
+# Payloads that share a topic with the kind's main model, told apart by their "kind" field: the main model
+# forbids that field, so only a payload that fails it on "kind" is tried as the other one.
+ALSO_ON_KIND: dict[TopicKind, type[BaseModel]] = {TopicKind.ACK: ReceiptPayload}
+
 _RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"})
 
 
@@ -92,7 +97,13 @@ def decode_parsed(parsed: ParsedTopic, topic: str, payload: bytes) -> DevicePayl
         raise PayloadRejected(RejectReason.EMPTY, parsed.device_id, topic)
     model = MODEL_FOR_KIND[parsed.kind]
     try:
-        message = model.model_validate_json(payload)
+        try:
+            message = model.model_validate_json(payload)
+        except ValidationError as exc:
+            other = ALSO_ON_KIND.get(parsed.kind)
+            if other is None or not any(e["loc"] == ("kind",) for e in exc.errors(include_url=False)):
+                raise
+            message = other.model_validate_json(payload)
     except ValidationError as exc:
         reason, detail = _classify(exc)
         raise PayloadRejected(reason, parsed.device_id, topic, detail) from None
@@ -129,7 +140,7 @@ def encode(message: BaseModel) -> bytes:
 
 def kind_of(message: BaseModel) -> TopicKind:
     """The topic kind a payload model is sent on."""
-    for kind, model in MODEL_FOR_KIND.items():
+    for kind, model in (*MODEL_FOR_KIND.items(), *ALSO_ON_KIND.items()):
         if type(message) is model:
             return kind
     raise TypeError(f"{type(message).__name__} is not a contract payload")

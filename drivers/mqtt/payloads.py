@@ -169,6 +169,17 @@ class AckPayload(_Payload):
         return self
 
 
+class ReceiptPayload(_Payload):
+    """``ack`` with ``kind: "receipt"``, QoS 1: the device has stored and accepted this schedule version (sent
+    once, before any entry runs). It moves the delivery from ``sent`` to ``delivered``. A refused schedule is
+    answered with the negative entry ack instead, never with a receipt."""
+
+    kind: Literal["receipt"]
+    schedule_id: Identifier
+    version: Annotated[int, Field(ge=1)]
+    received_at: UtcDatetime
+
+
 class CommandPayload(_Payload):
     """``cmd``, QoS 1, control side -> device. Idle and maintenance carry rate_kw 0."""
 
@@ -205,6 +216,7 @@ DevicePayload = (
     | CellsPayload
     | SchedulePayload
     | AckPayload
+    | ReceiptPayload
     | CommandPayload
     | CommandResultPayload
 )

@@ -1,5 +1,5 @@
 """The fleet simulator's MQTT client for schedules: one connection receives its devices' ``schedule``
-(QoS 1, retained) and publishes their ``ack`` messages (QoS 1).
+(QoS 1, retained) and publishes their ``ack`` messages and receipts (QoS 1).
 
 It subscribes to each of its devices' schedule topics, not to ``gridroom/v1/+/schedule``: a wildcard would
 also bring every other device's retained schedule on the broker, and a flood of those beyond the broker's
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import paho.mqtt.client as mqtt
 
@@ -24,6 +25,7 @@ from drivers.sim.schedule_agent import AckKey, ScheduleAgent
 
 log = logging.getLogger("gridroom.sim.schedules")
 TOPICS_PER_SUBSCRIBE = 500
+MAX_INFLIGHT = 0  # unlimited: paho rescans every message in flight on each PUBACK when capped (O(n^2) for a fleet)
 
 
 class ScheduleClient:
@@ -32,9 +34,12 @@ class ScheduleClient:
         self._agent = agent
         self.connected = threading.Event()
         self._lock = threading.Lock()
-        self._inflight: dict[tuple[str, AckKey], mqtt.MQTTMessageInfo] = {}
+        # device_id -> key -> publish in flight, so flushing one device never scans the others.
+        self._inflight: dict[str, dict[AckKey, mqtt.MQTTMessageInfo]] = {}
         self._pending_subacks: set[int] = set()
         self.client = config.make_client(role="gridroom-sim-schedules")
+        # paho's default of 20 unconfirmed publishes would pace a fleet's acks to the round trip.
+        self.client.max_inflight_messages_set(MAX_INFLIGHT)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = self._on_subscribe
@@ -46,7 +51,11 @@ class ScheduleClient:
         if not self.connected.wait(timeout_s):
             raise TimeoutError(f"simulator schedule client could not connect to {self._config.host}:{self._config.port}")
 
-    def stop(self) -> None:
+    def stop(self, confirm_timeout_s: float = 2.0) -> None:
+        """Disconnect after taking the broker's confirmations of the acks in flight (a device shutting down
+        cleanly), so a restarted device does not send them again."""
+        if self.connected.is_set():
+            self.wait_confirmed(confirm_timeout_s)
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -62,22 +71,41 @@ class ScheduleClient:
             self.client.subscribe(topic_for(device_id, TopicKind.SCHEDULE), 1)
         self.flush()
 
-    def flush(self) -> None:
-        """Publish every unconfirmed ack in order; drop confirmed ones from the outbox."""
+    def flush(self, device_id: str | None = None) -> None:
+        """Publish every unconfirmed ack (of all devices, or of one) in order; drop confirmed ones from the
+        outbox."""
         with self._lock:
-            for (device_id, key), info in list(self._inflight.items()):
-                if info.is_published():
-                    del self._inflight[(device_id, key)]
-                    self._agent.confirmed(device_id, key)
+            for device in list(self._inflight) if device_id is None else [device_id]:
+                inflight = self._inflight.get(device, {})
+                done = [key for key, info in inflight.items() if info.is_published()]
+                if done:
+                    for key in done:
+                        del inflight[key]
+                    self._agent.confirmed_many(device, done)
             if not self.connected.is_set():
                 return
-            for device_id, key, topic, payload in self._agent.pending():
-                if (device_id, key) in self._inflight:
+            for device, key, topic, payload in self._agent.pending(device_id):
+                inflight = self._inflight.setdefault(device, {})
+                if key in inflight:
                     continue
                 info = self.client.publish(topic, payload, qos=1)
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     break  # the connection went away: keep the rest (and the order) for the reconnect
-                self._inflight[(device_id, key)] = info
+                inflight[key] = info
+
+    def wait_confirmed(self, timeout_s: float = 10.0) -> bool:
+        """Block until the broker has confirmed every ack in flight now, then drop them from the outboxes
+        (tests and benchmarks wait on this). False when one was not confirmed in time."""
+        with self._lock:
+            infos = [info for inflight in self._inflight.values() for info in inflight.values()]
+        deadline = time.monotonic() + timeout_s
+        for info in infos:
+            try:
+                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            except (RuntimeError, ValueError):
+                return False  # not queued: the connection went away
+        self.flush()
+        return all(info.is_published() for info in infos)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -110,9 +138,9 @@ class ScheduleClient:
         if parsed.kind is not TopicKind.SCHEDULE:
             return
         try:
-            refused = self._agent.handle(parsed.device_id, message.payload)
+            queued = self._agent.handle(parsed.device_id, message.payload)
         except Exception:
             log.exception("simulator schedules: failed to handle %s", message.topic)
             return
-        if refused:
-            self.flush()  # send the negative ack now
+        if queued:
+            self.flush(parsed.device_id)  # send the receipt or the negative ack now

@@ -76,7 +76,7 @@ def cmd_sim(args: Namespace) -> int:
         from drivers.mqtt.embedded_broker import EmbeddedBroker
 
         embedded = EmbeddedBroker()
-        broker = BrokerConfig(host=embedded.host, port=embedded.start())
+        broker = BrokerConfig(host=embedded.host, port=embedded.start(), mqtt5=False)  # amqtt: MQTT 3.1.1 only
     else:
         broker = parse_broker(args.broker)
     sim = FleetSimulator(definition, broker, seed=args.seed, modbus_port=args.modbus_port)

@@ -70,8 +70,11 @@ def test_lifecycle_to_completed_with_every_step_audited(setup, services):
     assert [e.ack.entry for e in svc.execution_log(device_id="bess-0007")] == [0, 1]
     actions = [e.action for e in services.audit_log.query(p["chief"], AuditFilter(action="schedule."))]
     for needed in ("schedule.create", "schedule.approve", "schedule.distribute", "schedule.acknowledge",
-                   "schedule.complete", "schedule.delivery"):
+                   "schedule.complete", "schedule.acks"):
         assert needed in actions
+    # Delivery changes are in the batch rows (one per ack batch): newest first, so the completing batch leads.
+    batches = [e.detail for e in services.audit_log.query(p["chief"], AuditFilter(action="schedule.acks"))]
+    assert batches[0]["deliveries"] == {"completed": 1} and batches[-1]["deliveries"] == {"executing": 1}
 
 
 def test_permissions_viewer_cannot_approve_trader_cannot_approve_or_distribute(setup):

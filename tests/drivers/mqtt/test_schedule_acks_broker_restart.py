@@ -1,0 +1,170 @@
+"""Schedule acks are not lost. A broker restart loses none: a private Mosquitto (persistence on) is restarted
+between device acks, while GridRoom's ack listener (persistent MQTT 5 session) is down, and killed while
+devices hold acks they could not send; every ack reaches the execution log exactly once. A batch that
+storage refuses costs only the refused ack; the embedded (MQTT 3.1.1) broker still gets a listener.
+Waits are on conditions, never sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from core.auth.principal import SYSTEM
+from core.schedules.model import DeviceLimits, Mode, ScheduleEntry, ScheduleState, ScheduleTarget
+from core.schedules.records import DeliveryState
+from core.schedules.service import ScheduleService
+from drivers.mqtt.codec import encode
+from drivers.mqtt.payloads import AckPayload
+from drivers.mqtt.schedule_publisher import AckListener, SchedulePublisher, schedule_payload
+from drivers.mqtt.topics import TopicKind, topic_for
+from drivers.sim.fleet_sim import FleetSimulator
+from tests.drivers.mqtt.conftest import MosquittoProcess
+from tests.support.sim_fleet import small_fleet
+
+
+def limits_of(device_id: str) -> DeviceLimits:
+    return DeviceLimits(device_id, 200.0, 100.0, 100.0, 5.0, 95.0, 1.0, 1.0, 50.0)
+
+
+@pytest.fixture
+def persistent_broker(tmp_path):
+    """A private Mosquitto that keeps sessions and queued messages across a restart (saved on shutdown)."""
+    folder = tmp_path / "broker"
+    folder.mkdir()
+    broker = MosquittoProcess(folder)
+    # Stays root (no drop to user mosquitto) so it can write its database into the test's private folder.
+    broker.conf.write_text(broker.conf.read_text().replace("persistence false", "") +
+                           f"persistence true\npersistence_location {folder}/\nuser root\n")
+    broker.start()
+    yield broker
+    broker.kill()
+
+
+def restart(broker: MosquittoProcess) -> None:
+    """SIGTERM (Mosquitto writes its persistence file) and start again on the same port."""
+    assert broker.proc is not None
+    broker.proc.terminate()
+    broker.proc.wait(10)
+    broker.start()
+
+
+def test_no_ack_is_lost_across_a_broker_restart(persistent_broker, sqlite_services, clock, uid, tmp_path):
+    config = persistent_broker.config()
+    svc = ScheduleService(sqlite_services.db, sqlite_services.audit, sqlite_services.authorizer, clock, limits_of)
+    session = f"gridroom-acks-{uid}"
+    devices = [f"{uid}-b{i:02d}" for i in range(3)]
+    sim = FleetSimulator(small_fleet(uid, mqtt_devices=3, modbus_devices=0), config, clock,
+                         schedule_dir=str(tmp_path / "device-schedules"))
+    publisher = SchedulePublisher(config)
+    listener = AckListener(config, svc.record_acks, session_id=session)
+    sim.start()
+    publisher.start()
+    listener.start()
+    start = clock.now()
+    entries = [ScheduleEntry(start + timedelta(minutes=a), start + timedelta(minutes=a + 10), Mode.DISCHARGE, 50.0)
+               for a in (1, 11, 21)]
+    records = []
+    for device in devices:
+        rec = svc.approve(SYSTEM, svc.create_draft(SYSTEM, ScheduleTarget.device(device), entries).id)
+        assert asyncio.run(publisher.publish([device], schedule_payload(rec.schedule_id, rec.version,
+                                                                         rec.entries))) == {device: None}
+        records.append(svc.mark_distributed(SYSTEM, rec.id, [device]))
+
+    def run_to(minutes: float) -> None:
+        clock.advance(start + timedelta(minutes=minutes) - clock.now())
+        sim.step(1.0)
+        sim.step(1.0)
+
+    try:
+        assert listener.wait_receipts(3)
+        assert {svc.delivery(r.id, d).state for r, d in zip(records, devices)} == {DeliveryState.DELIVERED}
+        run_to(1.5)
+        run_to(11.5)  # entry 0 acked with everything up
+        assert listener.wait_handled(3)
+
+        listener.stop()  # GridRoom is down: the broker queues entry 1's acks for its session ...
+        run_to(21.5)
+        assert sim.schedule_client.wait_confirmed() and not sim.schedules.pending()  # ... confirmed to the devices
+        restart(persistent_broker)  # ... and keeps them across its own restart
+
+        listener = AckListener(config, svc.record_acks, session_id=session)
+        listener.start()
+        assert listener.wait_until(lambda: len(svc.execution_log()) == 6, 20)
+
+        persistent_broker.kill()  # now the broker crashes while entry 2 ends: devices keep their acks
+        run_to(31.5)
+        assert len(sim.schedules.pending()) == 3
+        persistent_broker.start()
+        # Flushed by the devices on reconnect. The broker restores the queue it saved at its last shutdown, so
+        # entry 1's acks may come again as duplicates: wait for the log, not for a count.
+        assert listener.wait_until(lambda: len(svc.execution_log()) == 9, 20)
+
+        log = svc.execution_log()
+        assert sorted((e.device_id, e.ack.entry) for e in log) == [(d, i) for d in devices for i in range(3)]
+        assert not svc.ack_rejects
+        assert all(svc.get(r.id).state is ScheduleState.COMPLETED for r in records)
+    finally:
+        listener.stop()
+        publisher.stop()
+        sim.stop()
+
+
+def test_a_batch_that_cannot_be_stored_is_retried_ack_by_ack(private_mosquitto, uid, clock):
+    """Storage refuses any batch holding one particular ack: the listener stores the others one by one and
+    counts the one it could not store, instead of dropping the whole batch. (A private broker: on the shared
+    one, other tests' acks would reach this listener too.)"""
+    broker = private_mosquitto.config()
+    stored: list[tuple[str, int]] = []
+    poison = f"{uid}-bad"
+
+    def storage(batch):
+        if any(device_id == poison for device_id, _ in batch):
+            raise ValueError("storage refuses this ack")
+        stored.extend((device_id, ack.entry) for device_id, ack in batch)
+
+    listener = AckListener(broker, storage)
+    listener.start()
+    peer = broker.make_client(role="test-peer")
+    peer.connect(broker.host, broker.port)
+    peer.loop_start()
+    at = clock.now()
+    try:
+        for device_id in (f"{uid}-a", poison, f"{uid}-b"):
+            ack = AckPayload(v=1, schedule_id="sch-1", version=1, entry=0, actual_rate_kw=1.0, started_at=at,
+                             ended_at=at, ok=True)
+            peer.publish(topic_for(device_id, TopicKind.ACK), encode(ack), qos=1).wait_for_publish(5)
+        assert listener.wait_handled(3)
+        assert sorted(stored) == [(f"{uid}-a", 0), (f"{uid}-b", 0)] and listener.failed == 1
+    finally:
+        peer.disconnect()
+        peer.loop_stop()
+        listener.stop()
+
+
+def test_the_ack_listener_speaks_mqtt_3_to_the_embedded_broker(uid, clock):
+    """The demo's embedded amqtt broker has no MQTT 5: configured so, the listener uses a 3.1.1 session."""
+    from drivers.mqtt.broker_config import BrokerConfig
+    from drivers.mqtt.embedded_broker import EmbeddedBroker
+
+    embedded = EmbeddedBroker()
+    config = BrokerConfig(host=embedded.host, port=embedded.start(), mqtt5=False)
+    got = []
+    listener = AckListener(config, got.extend, session_id=f"gridroom-acks-{uid}")
+    peer = config.make_client(role="test-peer")
+    try:
+        listener.start()
+        peer.connect(config.host, config.port)
+        peer.loop_start()
+        at = clock.now()
+        ack = AckPayload(v=1, schedule_id="sch-1", version=1, entry=0, actual_rate_kw=1.0, started_at=at,
+                         ended_at=at, ok=True)
+        peer.publish(topic_for(f"{uid}-a", TopicKind.ACK), encode(ack), qos=1).wait_for_publish(5)
+        assert listener.wait_handled(1)
+        assert [(device_id, a.schedule_id) for device_id, a in got] == [(f"{uid}-a", "sch-1")]
+    finally:
+        peer.disconnect()
+        peer.loop_stop()
+        listener.stop()
+        embedded.stop()
