@@ -170,11 +170,13 @@ class NotificationRuntimeService:
 
     async def _check_every(self) -> None:
         while True:
+            # Cleared before the check, not after: a transition that arrives while the check runs must wake the
+            # next one at once (clearing afterwards lost it until the periodic check, up to check_every_s later).
+            self._wake.clear()
             try:
                 await self.check()
             except Exception:
                 log.exception("escalation check failed; it runs again")
-            self._wake.clear()
             sleeper = asyncio.ensure_future(self.scheduler.sleep(self.check_every_s))
             woken = asyncio.ensure_future(self._wake.wait())
             try:
