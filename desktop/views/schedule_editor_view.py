@@ -34,9 +34,11 @@ from core.schedules.records import InvalidGroupScheduleDraft, InvalidScheduleDra
 from core.schedules.validation import validate
 from core.services import CoreServices
 from desktop.actions import ActionRegistry, ActionSpec
+from desktop.dialogs.device_groups_dialog import DeviceGroupsDialog
 from desktop.models.schedule_draft_model import COLUMNS, ScheduleDraftModel
 from desktop.tasks import UiTasks, call_core, run_dialog
 from desktop.theme import TEXT_MUTED, Abnormal, abnormal
+from desktop.views.device_groups_panel import DeviceGroupsPanel
 from desktop.views.schedule_targets import ScheduleBackend, TargetChoices
 from desktop.widgets.message_area import MessageArea
 from desktop.widgets.schedule_timeline import ScheduleTimeline
@@ -78,6 +80,7 @@ class ScheduleEditorView(QWidget):
         self.record: ScheduleRecord | None = None  # the saved version of what is shown, while unedited
         self.active_entries: tuple[ScheduleEntry, ...] = ()
         self.limits: dict = {}
+        self.groups_dialog: DeviceGroupsDialog | None = None  # built on first use
 
         self.model = ScheduleDraftModel(self)
         self.model.validated.connect(self._show_checks)
@@ -204,6 +207,8 @@ class ScheduleEditorView(QWidget):
                  "Approve the saved draft"),
             spec("schedules.distribute", "Distribute", Permission.DISTRIBUTE_SCHEDULE, run(self.distribute),
                  "Send the approved version to every target device"),
+            spec("schedules.groups", "Device groups…", Permission.VIEW_FLEET, self.show_groups,
+                 "See the device groups schedules can target; operators create and change them here"),
         ]
 
     def use_actions(self, registry: ActionRegistry) -> None:
@@ -226,7 +231,10 @@ class ScheduleEditorView(QWidget):
 
     # -- targets ---------------------------------------------------------------------------------
     async def refresh(self) -> None:
-        """Load the devices and groups to choose from (off the GUI thread)."""
+        """Load the devices and groups to choose from (off the GUI thread).
+
+        The chosen target stays chosen while it exists (a group whose members changed is checked again on its
+        new members); a target that is gone (a deleted or renamed group) gives way to the first of its kind."""
         try:
             self.choices = await call_core(self.backend.choices, self._principal)
         except GridRoomError as exc:
@@ -235,13 +243,38 @@ class ScheduleEditorView(QWidget):
         self.group_box.clear()
         self.group_box.addItems(sorted(self.choices.groups))
         self.group_button.setEnabled(bool(self.choices.groups))
-        first = self._fill_ids(choose=False)
-        if first is not None:
-            await self.set_target(first)
+        current = self.target
+        if current is not None and current.id in self._ids_of(current.kind):
+            self._sync_boxes(current)
+            if current.kind is TargetKind.GROUP and self.choices.groups[current.id] != tuple(self.limits):
+                await self.set_target(current)
+            return
+        kinds = (current.kind, TargetKind.DEVICE) if current is not None else (TargetKind.DEVICE,)
+        fallback = next((ScheduleTarget(kind, ids[0]) for kind in kinds if (ids := self._ids_of(kind))), None)
+        if fallback is not None:
+            await self.set_target(fallback)
+        else:
+            self.target = None
+            self._fill_ids(choose=False)
+
+    def _ids_of(self, kind: TargetKind) -> tuple[str, ...]:
+        return self.choices.devices if kind is TargetKind.DEVICE else tuple(sorted(self.choices.groups))
+
+    def show_groups(self) -> DeviceGroupsDialog:
+        """Open (or bring back) the device-groups window; its changes reload the target picker."""
+        if self.groups_dialog is None:
+            panel = DeviceGroupsPanel(self.backend.groups, self.backend.registry, self._principal,
+                                      self._services.authorizer)
+            panel.groups_changed.connect(lambda: self.tasks.start(self.refresh()))
+            self.groups_dialog = DeviceGroupsDialog(panel, self)
+        self.groups_dialog.show()
+        self.groups_dialog.raise_()
+        self.groups_dialog.panel.tasks.start(self.groups_dialog.panel.refresh())
+        return self.groups_dialog
 
     def _fill_ids(self, choose: bool = True) -> ScheduleTarget | None:
         kind = self.kind_box.currentData()
-        ids = self.choices.devices if kind is TargetKind.DEVICE else tuple(sorted(self.choices.groups))
+        ids = self._ids_of(kind)
         self.id_box.blockSignals(True)
         self.id_box.clear()
         self.id_box.addItems(list(ids))
@@ -280,7 +313,7 @@ class ScheduleEditorView(QWidget):
         for box, value in ((self.kind_box, None), (self.id_box, target.id)):
             box.blockSignals(True)
         self.kind_box.setCurrentIndex(0 if target.kind is TargetKind.DEVICE else 1)
-        ids = self.choices.devices if target.kind is TargetKind.DEVICE else tuple(sorted(self.choices.groups))
+        ids = self._ids_of(target.kind)
         self.id_box.clear()
         self.id_box.addItems(list(ids))
         self.id_box.setCurrentText(target.id)

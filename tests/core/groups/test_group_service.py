@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from core.audit.trail import AuditFilter, AuditResult
 from core.errors import Conflict, NotFound, PermissionDenied
-from core.groups import DeviceGroupService, InvalidDeviceGroup
+from core.groups import DeviceGroupInUse, DeviceGroupService, InvalidDeviceGroup
 from core.groups.service import _GROUP_ID
 from core.schedules.distribution import distribute
 from core.schedules.errors import InvalidSchedule
@@ -84,6 +84,61 @@ def test_bad_groups_are_refused_with_the_reason_and_nothing_is_stored(rig):
     assert groups.members("north") == ("bess-a",)
     with pytest.raises(NotFound):
         groups.members("south")
+
+
+def test_groups_are_renamed_and_deleted_with_their_members_and_both_are_audited(rig, services):
+    people, groups, _ = rig
+    groups.create(people["operator"], "north", ["bess-a", "bess-b"], "North sea sites")
+    renamed = groups.rename(people["operator"], "north", "north-sea")
+    assert (renamed.group_id, renamed.members, renamed.description) == ("north-sea", ("bess-a", "bess-b"), "North sea sites")
+    assert [g.group_id for g in groups.list(people["viewer"])] == ["north-sea"]
+    with pytest.raises(NotFound):
+        groups.members("north")
+    gone = groups.delete(people["admin"], "north-sea")
+    assert gone.members == ("bess-a", "bess-b")
+    assert groups.list(people["viewer"]) == []
+    groups.create(people["operator"], "north", ["bess-a"])  # the devices and the old name are free again
+    assert groups.members("north") == ("bess-a",)
+    assert [(u, a, r) for u, a, r in actions(services, "group.")][1:3] == [
+        ("demo-operator", "group.rename", "success"), ("demo-admin", "group.delete", "success")]
+
+
+def test_renaming_and_deleting_refuse_bad_names_missing_groups_and_viewers(rig):
+    people, groups, _ = rig
+    groups.create(people["operator"], "north", ["bess-a"])
+    groups.create(people["operator"], "south", ["bess-b"])
+    with pytest.raises(Conflict, match="'south' already exists"):
+        groups.rename(people["operator"], "north", "south")
+    with pytest.raises(InvalidDeviceGroup, match="new group id 'north sea'"):
+        groups.rename(people["operator"], "north", "north sea")
+    with pytest.raises(NotFound):
+        groups.rename(people["operator"], "east", "west")
+    with pytest.raises(NotFound):
+        groups.delete(people["operator"], "east")
+    for role in ("viewer", "trader"):
+        with pytest.raises(PermissionDenied):
+            groups.rename(people[role], "north", "north-2")
+        with pytest.raises(PermissionDenied):
+            groups.delete(people[role], "north")
+    assert [(g.group_id, g.members) for g in groups.list(people["viewer"])] == [("north", ("bess-a",)),
+                                                                               ("south", ("bess-b",))]
+
+
+def test_a_group_that_a_draft_or_live_schedule_targets_is_neither_renamed_nor_deleted(rig, services, clock):
+    people, groups, schedules = rig
+    groups.create(people["operator"], "north", ["bess-a", "bess-b"])
+    draft = schedules.create_draft(people["operator"], ScheduleTarget.group("north"), _entries(clock, 40.0))
+    with pytest.raises(DeviceGroupInUse, match=r"group north cannot be deleted: schedule version 1 \(draft\) targets it"):
+        groups.delete(people["operator"], "north")
+    schedules.approve(people["operator"], draft.id)
+    with pytest.raises(DeviceGroupInUse, match=r"cannot be renamed: schedule version 1 \(approved\)"):
+        groups.rename(people["operator"], "north", "north-sea")
+    assert groups.members("north") == ("bess-a", "bess-b")
+    refusals = [(a, r) for u, a, r in actions(services, "group.") if r == AuditResult.FAILURE.value]
+    assert refusals == [("group.delete", "failure"), ("group.rename", "failure")]
+    schedules.cancel(people["operator"], draft.id)  # a finished version keeps the name it was sent under
+    assert groups.rename(people["operator"], "north", "north-sea").group_id == "north-sea"
+    assert groups.delete(people["operator"], "north-sea").group_id == "north-sea"
 
 
 @given(st.text(max_size=70))
