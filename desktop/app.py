@@ -13,6 +13,7 @@ from typing import Callable
 import qasync
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from pyqtgraph.util.garbage_collector import GarbageCollector
 
 from core.auth.principal import Principal
 from core.errors import GridRoomError
@@ -125,14 +126,19 @@ class DesktopSession:
 
 def run_desktop(services_factory: Callable[[], CoreServices], runtime_factory: Callable[[], Runtime], *,
                 demo_login: tuple[str, str] | None = None, settings: QSettings | None = None,
-                fleet: FleetContext | None = None) -> int:
+                fleet: FleetContext | None = None, gui_thread_gc: bool = False) -> int:
     """Run the desktop app until the main window closes (or sign-in is cancelled); returns the exit code.
 
     `services_factory` opens the database (it runs off the GUI thread); `runtime_factory` builds an
     unstarted Runtime; `demo_login` signs in without the dialog (falls back to it on failure); `fleet` is
     the live picture and fleet services the fleet, device and battery views read (None: empty views).
+    `gui_thread_gc` (the real app, not tests that share one process) moves garbage collection onto a GUI timer.
     """
     app = QApplication.instance() or QApplication(sys.argv)
+    # Python collects cycles in whichever thread allocates when a threshold is crossed; here that is often the
+    # runtime or a worker thread, and a widget freed there makes Qt delete it off the GUI thread (a crash).
+    # pyqtgraph's collector turns automatic collection off and collects on a GUI timer instead.
+    collector = GarbageCollector(interval=0.25) if gui_thread_gc else None
     app.setApplicationName("GridRoom")
     apply_theme(app)
     # The flow closes dialogs before the main window exists; that must not end the application.
@@ -146,6 +152,8 @@ def run_desktop(services_factory: Callable[[], CoreServices], runtime_factory: C
     try:
         return loop.run_until_complete(session.run())
     finally:
+        if collector is not None:
+            collector.timer.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         asyncio.set_event_loop(None)

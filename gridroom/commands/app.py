@@ -69,7 +69,7 @@ def _launch(url: str, demo_login: tuple[str, str] | None, broker_text: str | Non
         market = build_market(services, market_settings())  # the watched import folder, when one is set
         settle_heap()  # once per process, after the imports and the composition: see core/runtime/heap.py
         return run_desktop(lambda: services, lambda: build_runtime(services, fleet, market), demo_login=demo_login,
-                           fleet=fleet.context)
+                           fleet=fleet.context, gui_thread_gc=True)
     finally:
         if demo is not None:
             demo.stop()

@@ -7,6 +7,8 @@ qtbot.wait*/waitSignal/waitUntil (those hang the teardown).
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 import qasync
 from PySide6.QtCore import QSettings
@@ -57,3 +59,15 @@ def _keep_app_running(qapp):
     """As in desktop.app: closing one dialog must not quit the application (and stop the qasync loop)."""
     qapp.setQuitOnLastWindowClosed(False)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _collect_widgets_on_the_gui_thread(qapp):
+    """A test's widgets that sit in reference cycles are otherwise freed by whichever thread next triggers a
+    garbage collection; when that is a worker thread (the runtime, asyncio.to_thread), Qt deletes widgets
+    off the GUI thread and the next test's event processing crashed now and then. Collect them here,
+    on the GUI thread, after events already posted for them are handled."""
+    yield
+    qapp.processEvents()
+    gc.collect()
+    qapp.processEvents()
