@@ -7,7 +7,8 @@ one cost ~7 ms per ack on SQLite (four hash-chained audit rows and a handful of 
 - inserts the new execution-log rows with one executemany INSERT, and writes changed deliveries, schedule
   states and completed running entries with one executemany UPDATE each (SQLAlchemy Core, no ORM objects);
 - audits schedule lifecycle changes (acknowledge, complete, fail) once per schedule and batch (a one-entry
-  schedule acknowledged and completed by one ack gets one row, steps listed), and writes ONE
+  schedule acknowledged and completed by one ack gets one row, steps listed; a fleet-wide batch gets one
+  row per action listing the schedules, see core.schedules.lifecycle_audit), and writes ONE
   `schedule.acks` row for the batch: counts, the schedule ids touched, delivery state changes counted by new
   state, and each rejected item and each failed or deviating delivery named. Per-ack delivery rows (sent ->
   executing -> completed) were four rows per ack and two thirds of the time; the batch row keeps the facts.
@@ -17,17 +18,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Union
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.orm import Session
 
 from core.audit.trail import AuditEvent, AuditResult
+from core.schedules.bulk import chunks, update_by_groups
 from core.schedules.events import ScheduleAckRejected, ScheduleDeliveryChanged
+from core.schedules.lifecycle_audit import LifecycleChange, lifecycle_events
 from core.schedules.model import ScheduleAction, ScheduleState, transition
 from core.schedules.records import (
     REJECT_PREFIX,
@@ -49,14 +52,7 @@ _D = SimpleNamespace(**{m.name: m.value for m in DeliveryState})
 _S = SimpleNamespace(**{m.name: m.value for m in ScheduleState})
 OPEN_DELIVERIES = (_D.SENT, _D.DELIVERED, _D.EXECUTING, _D.DEVIATING)
 BATCH_ACTOR = "device-acks"  # the batch row's user: acks of many devices, none signed in
-_CHUNK = 400  # keys per IN query: well under SQLite's and PostgreSQL's parameter limits
 _LISTED_IN_AUDIT = 200  # rejected items and troubled deliveries listed in the batch row (all are counted)
-
-
-def chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
-    """`items` in slices of `size`, for IN queries."""
-    for first in range(0, len(items), size):
-        yield items[first:first + size]
 
 
 @dataclass
@@ -307,17 +303,15 @@ class AckBatch:
             conn.execute(d.insert(), [{"schedule_row_id": x.schedule_row_id, "device_id": x.device_id,
                                        "delivered_at": x.delivered_at, "last_ack_at": x.last_ack_at,
                                        **{c: getattr(x, c) for c in _DELIVERY_COLUMNS}} for x in early])
-        changed = [{"b_id": x.id, "b_delivered_at": x.delivered_at, "b_last_ack_at": x.last_ack_at,
-                    **{f"b_{c}": getattr(x, c) for c in _DELIVERY_COLUMNS}}
-                   for x in self.deliveries.values() if x.dirty and x.id is not None]
-        if changed:
-            conn.execute(d.update().where(d.c.id == bindparam("b_id")).values(
-                delivered_at=func.coalesce(d.c.delivered_at, bindparam("b_delivered_at", type_=UtcDateTime())),
-                last_ack_at=func.coalesce(bindparam("b_last_ack_at", type_=UtcDateTime()), d.c.last_ack_at),
-                **{c: bindparam(f"b_{c}") for c in _DELIVERY_COLUMNS}), changed)
-        moved = [{"b_id": row.id, "b_state": row.state} for row in self.rows.values() if row.dirty]
-        if moved:
-            conn.execute(v.update().where(v.c.id == bindparam("b_id")).values(state=bindparam("b_state")), moved)
+        # Deliveries moved alike (at fleet scale nearly all of a batch) share one UPDATE per chunk of ids.
+        update_by_groups(conn, d, ((x.id, (x.delivered_at, x.last_ack_at, x.state, x.acked_entries, x.error))
+                                   for x in self.deliveries.values() if x.dirty and x.id is not None),
+                         lambda key: {
+                             "delivered_at": func.coalesce(d.c.delivered_at, literal(key[0], UtcDateTime())),
+                             "last_ack_at": func.coalesce(literal(key[1], UtcDateTime()), d.c.last_ack_at),
+                             **dict(zip(_DELIVERY_COLUMNS, key[2:]))})
+        update_by_groups(conn, v, ((row.id, row.state) for row in self.rows.values() if row.dirty),
+                         lambda state: {"state": state})
 
     def audit_events(self) -> list[AuditEvent]:
         """The schedule lifecycle rows, then the one row for the batch."""
@@ -329,9 +323,8 @@ class AckBatch:
                   "rejected_items": self.rejected[:_LISTED_IN_AUDIT]}
         # A batch with rejected items is marked denied so that filtering the audit on `denied` finds it.
         result = AuditResult.DENIED if rejected else AuditResult.SUCCESS
-        lifecycle = [AuditEvent(e["actor"], f"schedule.{e['steps'][-1]}", f"schedule:{e['row'].schedule_id}",
-                                AuditResult.SUCCESS, {"row": e["row"].id, "version": e["row"].version,
-                                                      "target": e["row"].target_id, "from": e["from"],
-                                                      "to": e["row"].state, "steps": e["steps"]})
-                     for e in self.lifecycle.values()]
+        lifecycle = lifecycle_events([
+            LifecycleChange(e["actor"], e["row"].schedule_id, e["row"].id, e["row"].version, e["row"].target_id,
+                            e["from"], e["row"].state, tuple(e["steps"]), list_steps=True)
+            for e in self.lifecycle.values()], BATCH_ACTOR)
         return [*lifecycle, AuditEvent(BATCH_ACTOR, "schedule.acks", "schedule-acks", result, detail)]

@@ -1,0 +1,37 @@
+"""Set-based writes for the fleet-sized paths (marking distributed, ack batches).
+
+An executemany UPDATE binds and converts every column of every row in Python (SQLAlchemy builds the
+parameters row by row): 10,000 deliveries moved to the same state cost ~0.2 s that way. Rows that get the same
+new values are one `UPDATE ... WHERE id IN (...)` per chunk instead; at fleet scale nearly all of them do.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Iterator
+
+from sqlalchemy import Connection, Table
+
+CHUNK = 400  # keys per IN query: well under SQLite's and PostgreSQL's parameter limits
+
+
+def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+    """`items` in slices of `size`, for IN queries."""
+    for first in range(0, len(items), size):
+        yield items[first:first + size]
+
+
+def update_by_groups(conn: Connection, table: Table, rows: Iterable[tuple[int, Hashable]],
+                     values_of: Callable[[Hashable], dict]) -> int:
+    """UPDATE `table` for each (id, key): rows sharing a key get `values_of(key)` (column -> value or SQL
+    expression) in one statement per chunk of ids. Returns how many statements ran."""
+    ids_of: dict[Hashable, list[int]] = defaultdict(list)
+    for row_id, key in rows:
+        ids_of[key].append(row_id)
+    statements = 0
+    for key, ids in ids_of.items():
+        values = values_of(key)
+        for chunk in chunks(sorted(ids)):
+            conn.execute(table.update().where(table.c.id.in_(chunk)).values(values))
+            statements += 1
+    return statements
