@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.audit.trail import AuditResult, AuditTrail
@@ -37,8 +37,8 @@ from core.schedules.model import (
 )
 from core.schedules.errors import InvalidSchedule
 from core.schedules.lifecycle_audit import LifecycleChange, lifecycle_events
-from core.schedules.ack_batch import OPEN_DELIVERIES, AckBatch, _Version
-from core.schedules.bulk import chunks as _chunks, update_by_groups
+from core.schedules.ack_batch import OPEN_DELIVERIES, STATE_UPDATE, AckBatch, _Version
+from core.schedules.bulk import by_ids, chunks as _chunks, update_by_groups
 from core.schedules.records import (
     AckResult,
     Delivery,
@@ -60,6 +60,9 @@ from core.schedules.validation import validate
 S = ScheduleState
 _LIVE = (S.APPROVED.value, S.DISTRIBUTED.value, S.ACKNOWLEDGED.value, S.FAILED.value)
 _OPEN_DELIVERIES = OPEN_DELIVERIES
+_DISTRIBUTED_UPDATE = by_ids(ScheduleRow.__table__, state=bindparam("b_state"), distributed_at=bindparam("b_at"))
+_RESENT_UPDATE = by_ids(ScheduleDeliveryRow.__table__, state=bindparam("b_state"), error=None,
+                        sent_at=bindparam("b_at"))
 
 
 class ScheduleService:
@@ -170,7 +173,7 @@ class ScheduleService:
                 if row.state in (S.APPROVED.value, S.FAILED.value):
                     events.append(self._transition(actor, row, ScheduleAction.DISTRIBUTE))
                     distributed.append((row.id, row.state))
-            update_by_groups(conn, v, distributed, lambda state: {"state": state, "distributed_at": now})
+            update_by_groups(conn, _DISTRIBUTED_UPDATE, distributed, lambda state: {"b_state": state, "b_at": now})
             newest: dict[str, int] = {}
             for row in rows.values():
                 newest[row.schedule_id] = max(row.version, newest.get(row.schedule_id, 0))
@@ -181,7 +184,7 @@ class ScheduleService:
             for old in older:
                 events.append(self._transition(actor, old, ScheduleAction.SUPERSEDE,
                                                {"by_version": newest[old.schedule_id]}))
-            update_by_groups(conn, v, ((old.id, old.state) for old in older), lambda state: {"state": state})
+            update_by_groups(conn, STATE_UPDATE, ((old.id, old.state) for old in older), lambda state: {"b_state": state})
             for chunk in _chunks(sorted(old.id for old in older)):
                 conn.execute(d.update().where(d.c.schedule_row_id.in_(chunk), d.c.state.in_(_OPEN_DELIVERIES))
                              .values(state=DeliveryState.SUPERSEDED.value))
@@ -205,7 +208,7 @@ class ScheduleService:
                         resent.append((x.id, x.state))
             if new:
                 conn.execute(d.insert(), list(new.values()))
-            update_by_groups(conn, d, resent, lambda state: {"state": state, "error": None, "sent_at": now})
+            update_by_groups(conn, _RESENT_UPDATE, resent, lambda state: {"b_state": state, "b_at": now})
             self.audit.append_many(s, lifecycle_events(events, actor))
 
     def mark_send_failed(self, actor: Principal, row_id: int, device_id: str, error: str) -> None:
