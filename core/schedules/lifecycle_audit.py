@@ -3,8 +3,9 @@
 A handful of changes get one row per schedule (resource `schedule:<id>`), as an operator reads them. A
 fleet-wide change (10,000 one-device schedules distributed, acknowledged and completed at once) would be
 10,000 hash-chained rows per step: a third of the control side's time at that size. Above
-LIFECYCLE_ROWS_PER_BATCH changes (the ack listener's batches at fleet scale hold tens to thousands), the batch gets ONE row per action instead (resource `schedules`), listing
-every schedule it moved, grouped by transition, so the facts stay in the chain and verify like any row.
+LIFECYCLE_ROWS_PER_BATCH changes (the ack listener's batches at fleet scale hold tens to thousands), the batch
+gets ONE row per action instead (resource `schedules`), listing every schedule it moved (id, version, row,
+target), grouped by transition, so the facts stay in the chain and verify like any row.
 """
 
 from __future__ import annotations

@@ -184,7 +184,8 @@ class ScheduleService:
             for old in older:
                 events.append(self._transition(actor, old, ScheduleAction.SUPERSEDE,
                                                {"by_version": newest[old.schedule_id]}))
-            update_by_groups(conn, STATE_UPDATE, ((old.id, old.state) for old in older), lambda state: {"b_state": state})
+            update_by_groups(conn, STATE_UPDATE, ((old.id, old.state) for old in older),
+                             lambda state: {"b_state": state})
             for chunk in _chunks(sorted(old.id for old in older)):
                 conn.execute(d.update().where(d.c.schedule_row_id.in_(chunk), d.c.state.in_(_OPEN_DELIVERIES))
                              .values(state=DeliveryState.SUPERSEDED.value))
