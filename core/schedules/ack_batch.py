@@ -7,7 +7,8 @@ one cost ~7 ms per ack on SQLite (four hash-chained audit rows and a handful of 
 - inserts the new execution-log rows with one executemany INSERT, and writes changed deliveries, schedule
   states and completed running entries with one executemany UPDATE each (SQLAlchemy Core, no ORM objects);
 - audits schedule lifecycle changes (acknowledge, complete, fail) once per schedule and batch (a one-entry
-  schedule acknowledged and completed by one ack gets one row, steps listed), and writes ONE
+  schedule acknowledged and completed by one ack gets one row, steps listed; a fleet-wide batch gets one
+  row per action listing the schedules, see core.schedules.lifecycle_audit), and writes ONE
   `schedule.acks` row for the batch: counts, the schedule ids touched, delivery state changes counted by new
   state, and each rejected item and each failed or deviating delivery named. Per-ack delivery rows (sent ->
   executing -> completed) were four rows per ack and two thirds of the time; the batch row keeps the facts.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -27,7 +28,9 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.audit.trail import AuditEvent, AuditResult
+from core.schedules.bulk import by_ids, chunks, update_by_groups
 from core.schedules.events import ScheduleAckRejected, ScheduleDeliveryChanged
+from core.schedules.lifecycle_audit import LifecycleChange, lifecycle_events
 from core.schedules.model import ScheduleAction, ScheduleState, transition
 from core.schedules.records import (
     REJECT_PREFIX,
@@ -49,14 +52,7 @@ _D = SimpleNamespace(**{m.name: m.value for m in DeliveryState})
 _S = SimpleNamespace(**{m.name: m.value for m in ScheduleState})
 OPEN_DELIVERIES = (_D.SENT, _D.DELIVERED, _D.EXECUTING, _D.DEVIATING)
 BATCH_ACTOR = "device-acks"  # the batch row's user: acks of many devices, none signed in
-_CHUNK = 400  # keys per IN query: well under SQLite's and PostgreSQL's parameter limits
 _LISTED_IN_AUDIT = 200  # rejected items and troubled deliveries listed in the batch row (all are counted)
-
-
-def chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
-    """`items` in slices of `size`, for IN queries."""
-    for first in range(0, len(items), size):
-        yield items[first:first + size]
 
 
 @dataclass
@@ -102,6 +98,24 @@ class _Delivery:
 
 
 _DELIVERY_COLUMNS = ("state", "acked_entries", "error")
+# The batch's reads, built once with expanding IN parameters: building `col.in_(chunk)` anew coerces every
+# key in Python, which cost a batch of 50 acks more than running its queries.
+_v, _d, _a = ScheduleRow.__table__.c, ScheduleDeliveryRow.__table__.c, ScheduleAckRow.__table__.c
+_VERSIONS = select(_v.id, _v.schedule_id, _v.version, _v.target_kind, _v.target_id, _v.state, _v.entries_json).where(
+    _v.schedule_id.in_(bindparam("sids", expanding=True)), _v.version.in_(bindparam("versions", expanding=True)))
+_DELIVERIES = select(_d.id, _d.schedule_row_id, _d.device_id, _d.state, _d.delivered_at.is_not(None),
+                     _d.acked_entries, _d.error).where(_d.schedule_row_id.in_(bindparam("ids", expanding=True))
+                                                       ).order_by(_d.device_id)
+_B_DELIVERY = tuple(f"b_{c}" for c in _DELIVERY_COLUMNS)
+# Times set by a batch are written with COALESCE so a stored one is never overwritten.
+_DELIVERY_UPDATE = by_ids(
+    ScheduleDeliveryRow.__table__,
+    delivered_at=func.coalesce(_d.delivered_at, bindparam("b_delivered_at", type_=UtcDateTime())),
+    last_ack_at=func.coalesce(bindparam("b_last_ack_at", type_=UtcDateTime()), _d.last_ack_at),
+    **{c: bindparam(b) for c, b in zip(_DELIVERY_COLUMNS, _B_DELIVERY)})
+STATE_UPDATE = by_ids(ScheduleRow.__table__, state=bindparam("b_state"))
+_LOGGED = select(_a.id, _a.schedule_id, _a.version, _a.device_id, _a.entry_index, _a.ended_at).where(
+    _a.schedule_id.in_(bindparam("sids", expanding=True)), _a.version.in_(bindparam("versions", expanding=True)))
 _ACK_COLUMNS = ("actual_rate_kw", "ended_at", "ok", "error", "received_at")
 
 
@@ -131,7 +145,6 @@ class AckBatch:
     # -- loading --------------------------------------------------------------------------------------
     def _load(self) -> None:
         s = self.s
-        v, d, a = ScheduleRow.__table__.c, ScheduleDeliveryRow.__table__.c, ScheduleAckRow.__table__.c
         # Keyed by the leading column of each unique index (schedule_id, then version): SQLite scans the whole
         # table for a row-value IN such as (schedule_id, version) IN (...), so pairs are filtered here instead.
         keys = {(m.schedule_id, m.version) for _, m in self.items}
@@ -140,15 +153,12 @@ class AckBatch:
             versions_of[sid].add(ver)
         for chunk in chunks(sorted(versions_of)):
             versions = sorted(set().union(*(versions_of[sid] for sid in chunk)))
-            for r in s.execute(select(v.id, v.schedule_id, v.version, v.target_kind, v.target_id, v.state,
-                                      v.entries_json).where(v.schedule_id.in_(chunk), v.version.in_(versions))).all():
+            for r in s.execute(_VERSIONS, {"sids": chunk, "versions": versions}).all():
                 if (r.schedule_id, r.version) in keys:
                     self.rows[(r.schedule_id, r.version)] = _Version(*r)
         row_ids = sorted(row.id for row in self.rows.values())
         for chunk in chunks(row_ids):
-            for r in s.execute(select(d.id, d.schedule_row_id, d.device_id, d.state, d.delivered_at.is_not(None),
-                                      d.acked_entries, d.error)
-                               .where(d.schedule_row_id.in_(chunk)).order_by(d.device_id)).all():
+            for r in s.execute(_DELIVERIES, {"ids": chunk}).all():
                 delivery = _Delivery(*r)
                 self.deliveries[(delivery.schedule_row_id, delivery.device_id)] = delivery
                 self.by_row[delivery.schedule_row_id].append(delivery)
@@ -156,8 +166,7 @@ class AckBatch:
                    if isinstance(m, ScheduleAck) and (m.schedule_id, m.version) in self.rows}
         for chunk in chunks(sorted({sid for sid, _, _ in triples})):
             versions = sorted(set().union(*(versions_of[sid] for sid in chunk)))
-            for r in s.execute(select(a.id, a.schedule_id, a.version, a.device_id, a.entry_index, a.ended_at)
-                               .where(a.schedule_id.in_(chunk), a.version.in_(versions))).all():
+            for r in s.execute(_LOGGED, {"sids": chunk, "versions": versions}).all():
                 if (r.schedule_id, r.version, r.device_id) in triples:
                     self.logged[(r.schedule_id, r.version, r.device_id, r.entry_index)] = {"id": r.id,
                                                                                            "ended_at": r.ended_at}
@@ -307,17 +316,13 @@ class AckBatch:
             conn.execute(d.insert(), [{"schedule_row_id": x.schedule_row_id, "device_id": x.device_id,
                                        "delivered_at": x.delivered_at, "last_ack_at": x.last_ack_at,
                                        **{c: getattr(x, c) for c in _DELIVERY_COLUMNS}} for x in early])
-        changed = [{"b_id": x.id, "b_delivered_at": x.delivered_at, "b_last_ack_at": x.last_ack_at,
-                    **{f"b_{c}": getattr(x, c) for c in _DELIVERY_COLUMNS}}
-                   for x in self.deliveries.values() if x.dirty and x.id is not None]
-        if changed:
-            conn.execute(d.update().where(d.c.id == bindparam("b_id")).values(
-                delivered_at=func.coalesce(d.c.delivered_at, bindparam("b_delivered_at", type_=UtcDateTime())),
-                last_ack_at=func.coalesce(bindparam("b_last_ack_at", type_=UtcDateTime()), d.c.last_ack_at),
-                **{c: bindparam(f"b_{c}") for c in _DELIVERY_COLUMNS}), changed)
-        moved = [{"b_id": row.id, "b_state": row.state} for row in self.rows.values() if row.dirty]
-        if moved:
-            conn.execute(v.update().where(v.c.id == bindparam("b_id")).values(state=bindparam("b_state")), moved)
+        # Deliveries moved alike (at fleet scale nearly all of a batch) share one UPDATE per chunk of ids.
+        update_by_groups(conn, _DELIVERY_UPDATE,
+                         ((x.id, (x.delivered_at, x.last_ack_at, x.state, x.acked_entries, x.error))
+                          for x in self.deliveries.values() if x.dirty and x.id is not None),
+                         lambda key: dict(zip(("b_delivered_at", "b_last_ack_at", *_B_DELIVERY), key)))
+        update_by_groups(conn, STATE_UPDATE, ((row.id, row.state) for row in self.rows.values() if row.dirty),
+                         lambda state: {"b_state": state})
 
     def audit_events(self) -> list[AuditEvent]:
         """The schedule lifecycle rows, then the one row for the batch."""
@@ -329,9 +334,8 @@ class AckBatch:
                   "rejected_items": self.rejected[:_LISTED_IN_AUDIT]}
         # A batch with rejected items is marked denied so that filtering the audit on `denied` finds it.
         result = AuditResult.DENIED if rejected else AuditResult.SUCCESS
-        lifecycle = [AuditEvent(e["actor"], f"schedule.{e['steps'][-1]}", f"schedule:{e['row'].schedule_id}",
-                                AuditResult.SUCCESS, {"row": e["row"].id, "version": e["row"].version,
-                                                      "target": e["row"].target_id, "from": e["from"],
-                                                      "to": e["row"].state, "steps": e["steps"]})
-                     for e in self.lifecycle.values()]
+        lifecycle = lifecycle_events([
+            LifecycleChange(e["actor"], e["row"].schedule_id, e["row"].id, e["row"].version, e["row"].target_id,
+                            e["from"], e["row"].state, tuple(e["steps"]), list_steps=True)
+            for e in self.lifecycle.values()], BATCH_ACTOR)
         return [*lifecycle, AuditEvent(BATCH_ACTOR, "schedule.acks", "schedule-acks", result, detail)]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from core.audit.trail import AuditEvent, AuditResult, AuditTrail
+from core.audit.trail import AuditResult, AuditTrail
 from core.auth.authorizer import Authorizer
 from core.auth.principal import Principal
 from core.auth.roles import Permission
@@ -36,12 +36,9 @@ from core.schedules.model import (
     transition,
 )
 from core.schedules.errors import InvalidSchedule
-from core.schedules.ack_batch import (
-    OPEN_DELIVERIES,
-    AckBatch,
-    _Version,
-    chunks as _chunks,
-)
+from core.schedules.lifecycle_audit import LifecycleChange, lifecycle_events
+from core.schedules.ack_batch import OPEN_DELIVERIES, STATE_UPDATE, AckBatch, _Version
+from core.schedules.bulk import by_ids, chunks as _chunks, update_by_groups
 from core.schedules.records import (
     AckResult,
     Delivery,
@@ -64,6 +61,9 @@ from core.schedules.validation import validate, validate_group
 S = ScheduleState
 _LIVE = (S.APPROVED.value, S.DISTRIBUTED.value, S.ACKNOWLEDGED.value, S.FAILED.value)
 _OPEN_DELIVERIES = OPEN_DELIVERIES
+_DISTRIBUTED_UPDATE = by_ids(ScheduleRow.__table__, state=bindparam("b_state"), distributed_at=bindparam("b_at"))
+_RESENT_UPDATE = by_ids(ScheduleDeliveryRow.__table__, state=bindparam("b_state"), error=None,
+                        sent_at=bindparam("b_at"))
 
 
 class ScheduleService:
@@ -190,15 +190,13 @@ class ScheduleService:
             missing = [row_id for row_id, _ in sent if row_id not in rows]
             if missing:
                 raise NotFound(f"no schedule {missing[0]}")
-            events: list[AuditEvent] = []
+            events: list[LifecycleChange] = []
             distributed = []
             for row in rows.values():
                 if row.state in (S.APPROVED.value, S.FAILED.value):
                     events.append(self._transition(actor, row, ScheduleAction.DISTRIBUTE))
-                    distributed.append({"b_id": row.id, "b_state": row.state, "b_at": now})
-            if distributed:
-                conn.execute(v.update().where(v.c.id == bindparam("b_id"))
-                             .values(state=bindparam("b_state"), distributed_at=bindparam("b_at")), distributed)
+                    distributed.append((row.id, row.state))
+            update_by_groups(conn, _DISTRIBUTED_UPDATE, distributed, lambda state: {"b_state": state, "b_at": now})
             newest: dict[str, int] = {}
             for row in rows.values():
                 newest[row.schedule_id] = max(row.version, newest.get(row.schedule_id, 0))
@@ -209,9 +207,8 @@ class ScheduleService:
             for old in older:
                 events.append(self._transition(actor, old, ScheduleAction.SUPERSEDE,
                                                {"by_version": newest[old.schedule_id]}))
-            if older:
-                conn.execute(v.update().where(v.c.id == bindparam("b_id")).values(state=bindparam("b_state")),
-                             [{"b_id": old.id, "b_state": old.state} for old in older])
+            update_by_groups(conn, STATE_UPDATE, ((old.id, old.state) for old in older),
+                             lambda state: {"b_state": state})
             for chunk in _chunks(sorted(old.id for old in older)):
                 conn.execute(d.update().where(d.c.schedule_row_id.in_(chunk), d.c.state.in_(_OPEN_DELIVERIES))
                              .values(state=DeliveryState.SUPERSEDED.value))
@@ -221,7 +218,7 @@ class ScheduleService:
                     select(d.c.id, d.c.schedule_row_id, d.c.device_id, d.c.state, d.c.acked_entries, d.c.sent_at)
                     .where(d.c.schedule_row_id.in_(chunk))))
             new: dict[tuple[int, str], dict] = {}
-            resent: list[dict] = []
+            resent: list[tuple[int, str]] = []
             for row_id, device_ids in sent:
                 for device_id in device_ids:
                     x = existing.get((row_id, device_id))
@@ -230,15 +227,13 @@ class ScheduleService:
                             "schedule_row_id": row_id, "device_id": device_id, "state": DeliveryState.SENT.value,
                             "sent_at": now, "acked_entries": 0})
                     elif x.state == DeliveryState.FAILED.value and x.acked_entries == 0:
-                        resent.append({"b_id": x.id, "b_state": DeliveryState.SENT.value, "b_error": None})
+                        resent.append((x.id, DeliveryState.SENT.value))
                     elif x.sent_at is None:  # the device's receipt came before this confirmation
-                        resent.append({"b_id": x.id, "b_state": x.state, "b_error": None})
+                        resent.append((x.id, x.state))
             if new:
                 conn.execute(d.insert(), list(new.values()))
-            if resent:
-                conn.execute(d.update().where(d.c.id == bindparam("b_id")).values(
-                    state=bindparam("b_state"), error=bindparam("b_error"), sent_at=now), resent)
-            self.audit.append_many(s, events)
+            update_by_groups(conn, _RESENT_UPDATE, resent, lambda state: {"b_state": state, "b_at": now})
+            self.audit.append_many(s, lifecycle_events(events, actor))
 
     def mark_send_failed(self, actor: Principal, row_id: int, device_id: str, error: str) -> None:
         """Sending to one device failed (broker unreachable, executor write refused)."""
@@ -344,13 +339,12 @@ class ScheduleService:
             raise StaleScheduleVersion(f"version {newer} of {row.schedule_id} is already distributed; "
                                        f"version {row.version} would go backwards")
 
-    def _transition(self, actor, row: _Version, action: ScheduleAction, detail: dict | None = None) -> AuditEvent:
-        """Move `row` through the lifecycle and return the audit entry for it (for AuditTrail.append_many)."""
+    def _transition(self, actor, row: _Version, action: ScheduleAction, detail: dict | None = None) -> LifecycleChange:
+        """Move `row` through the lifecycle and return the change to audit (core.schedules.lifecycle_audit)."""
         before = row.state
         row.state = transition(S(row.state), action).value
-        return AuditEvent(actor, f"schedule.{action.value}", f"schedule:{row.schedule_id}", AuditResult.SUCCESS,
-                          {"row": row.id, "version": row.version, "target": row.target_id, "from": before,
-                           "to": row.state, **(detail or {})})
+        return LifecycleChange(actor, row.schedule_id, row.id, row.version, row.target_id, before, row.state,
+                               (action.value,), detail or {})
 
     def _apply(self, s: Session, actor, row: ScheduleRow, action: ScheduleAction, detail: dict | None = None) -> None:
         before = row.state

@@ -52,6 +52,25 @@ PUBLISH_INFLIGHT = 0
 SESSION_EXPIRY_S = 7 * 24 * 3600  # how long the broker keeps acks for a persistent listener that is down
 
 
+# paho 2.2's network loop reads ONE packet per select() (loop_read ignores its max_packets), so 20,000 acks
+# were 20,000 loop turns on the listener's thread. The listener reads what the socket holds, up to this many
+# packets, per turn; the broker confirmations it owes queue up and go out in the same turn's write.
+READ_PACKETS_PER_TURN = 1000
+
+
+def _read_available(client: mqtt.Client) -> mqtt.MQTTErrorCode:
+    """paho's loop_read, reading until the socket has nothing more (or READ_PACKETS_PER_TURN packets)."""
+    for _ in range(READ_PACKETS_PER_TURN):
+        if client._sock is None:
+            return mqtt.MQTTErrorCode.MQTT_ERR_NO_CONN
+        rc = client._packet_read()
+        if rc > 0:
+            return client._loop_rc_handle(rc)
+        if rc == mqtt.MQTTErrorCode.MQTT_ERR_AGAIN:
+            break
+    return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
 class _Connection:
     def __init__(self, config: BrokerConfig, role: str, filters: list[str], session_id: str | None = None,
                  mqtt5: bool = False) -> None:
@@ -169,6 +188,7 @@ class AckListener:
         self._conn = _Connection(config, "gridroom-acks", [fleet_filter(TopicKind.ACK)], session_id,
                                  mqtt5=config.mqtt5)
         self._conn.client.on_message = self._on_message
+        self._conn.client.loop_read = lambda max_packets=1: _read_available(self._conn.client)
         self._handler = handler
         self.timeout_s = timeout_s
         self.rejects: Counter[str] = Counter()

@@ -1,5 +1,6 @@
 """Set-based ack recording on SQLite and PostgreSQL: one batch mixing good, duplicate, wrong-device,
-unknown-version and unknown-entry acks; one audit row per batch; alarm events; the delivered state (receipts)."""
+unknown-version and unknown-entry acks; one audit row per batch; alarm events; the delivered state (receipts);
+fleet-wide batches summarised in one lifecycle audit row per action."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 
 from core.audit.trail import AuditFilter
 from core.auth.principal import SYSTEM
+from core.schedules.ack_batch import BATCH_ACTOR
 from core.schedules.events import ScheduleAckRejected, ScheduleDeliveryChanged
+from core.schedules.lifecycle_audit import LIFECYCLE_ROWS_PER_BATCH, SUMMARY_RESOURCE
 from core.schedules.model import Mode, ScheduleEntry, ScheduleState, ScheduleTarget
 from core.schedules.records import AckOutcome, DeliveryState, ScheduleAck, ScheduleReceipt
 from core.schedules.service import ScheduleService
@@ -157,3 +160,25 @@ def test_distributing_many_versions_at_once_supersedes_older_ones(svc, clock, se
     assert {svc.get(r.id).state for r in (newer, other)} == {ScheduleState.DISTRIBUTED}
     assert [len(svc.deliveries(r.id)) for r in (newer, other)] == [1, 1]
     assert len(services_query(services, "schedule.supersede")) == 1
+
+
+def test_a_fleet_wide_batch_is_audited_in_one_row_per_action_listing_every_schedule(svc, clock, services):
+    n = LIFECYCLE_ROWS_PER_BATCH + 1
+    recs = [distributed(svc, clock, f"bess-{i:04d}", mark=False) for i in range(n)]
+    svc.mark_distributed_many(SYSTEM, [(r.id, [r.schedule.target.id]) for r in recs])
+    svc.record_acks([(r.schedule.target.id, ScheduleReceipt(r.schedule_id, r.version, clock.now())) for r in recs])
+    svc.record_acks([(r.schedule.target.id, ack(r, 0)) for r in recs])
+    assert {svc.get(r.id).state for r in recs} == {ScheduleState.COMPLETED}
+
+    (distribute,) = services_query(services, "schedule.distribute")
+    assert (distribute.resource, distribute.username, distribute.detail["count"]) == (SUMMARY_RESOURCE, "system", n)
+    assert distribute.detail["fields"] == ["schedule_id", "version", "row", "target"]
+    assert distribute.detail["transitions"] == {"approved->distributed": [
+        [r.schedule_id, r.version, r.id, r.schedule.target.id] for r in recs]}
+    (complete,) = services_query(services, "schedule.complete")
+    assert complete.username == BATCH_ACTOR
+    assert sorted(s[0] for s in complete.detail["transitions"]["distributed->completed (acknowledge, complete)"]) \
+        == sorted(r.schedule_id for r in recs)
+    assert services_query(services, "schedule.acknowledge") == []  # the one-entry schedules completed at once
+    with services.db.session() as s:
+        assert services.audit.verify(s).intact

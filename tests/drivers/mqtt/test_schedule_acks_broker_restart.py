@@ -1,7 +1,8 @@
 """Schedule acks are not lost. A broker restart loses none: a private Mosquitto (persistence on) is restarted
 between device acks, while GridRoom's ack listener (persistent MQTT 5 session) is down, and killed while
 devices hold acks they could not send; every ack reaches the execution log exactly once. A batch that
-storage refuses costs only the refused ack; the embedded (MQTT 3.1.1) broker still gets a listener.
+storage refuses costs only the refused ack; the embedded (MQTT 3.1.1) broker still gets a listener; a burst
+larger than one network-loop read turn arrives whole.
 Waits are on conditions, never sleeps."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from core.schedules.records import DeliveryState
 from core.schedules.service import ScheduleService
 from drivers.mqtt.codec import encode
 from drivers.mqtt.payloads import AckPayload
-from drivers.mqtt.schedule_publisher import AckListener, SchedulePublisher, schedule_payload
+from drivers.mqtt.schedule_publisher import READ_PACKETS_PER_TURN, AckListener, SchedulePublisher, schedule_payload
 from drivers.mqtt.topics import TopicKind, topic_for
 from drivers.sim.fleet_sim import FleetSimulator
 from tests.drivers.mqtt.conftest import MosquittoProcess
@@ -168,3 +169,29 @@ def test_the_ack_listener_speaks_mqtt_3_to_the_embedded_broker(uid, clock):
         peer.loop_stop()
         listener.stop()
         embedded.stop()
+
+
+def test_a_burst_larger_than_one_read_turn_reaches_the_handler_whole(private_mosquitto, uid, clock):
+    """The listener reads up to READ_PACKETS_PER_TURN packets per network-loop turn: a burst of twice that
+    and one more (the broker's confirmations owed for each) arrives complete, each ack once."""
+    broker = private_mosquitto.config()
+    got: list[str] = []
+    listener = AckListener(broker, lambda batch: got.extend(device_id for device_id, _ in batch))
+    listener.start()
+    peer = broker.make_client(role="test-peer")
+    peer.max_inflight_messages_set(0)
+    peer.connect(broker.host, broker.port)
+    peer.loop_start()
+    at = clock.now()
+    ack = encode(AckPayload(v=1, schedule_id="sch-1", version=1, entry=0, actual_rate_kw=1.0, started_at=at,
+                            ended_at=at, ok=True))
+    devices = [f"{uid}-{i:05d}" for i in range(2 * READ_PACKETS_PER_TURN + 1)]
+    try:
+        for info in [peer.publish(topic_for(d, TopicKind.ACK), ack, qos=1) for d in devices]:
+            info.wait_for_publish(30)
+        assert listener.wait_handled(len(devices), 30)
+        assert sorted(got) == devices and listener.rejects == {}
+    finally:
+        peer.disconnect()
+        peer.loop_stop()
+        listener.stop()
