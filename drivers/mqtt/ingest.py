@@ -29,7 +29,7 @@ from drivers.mqtt.broker_config import BrokerConfig
 from drivers.mqtt.codec import PayloadRejected, RejectReason, decode_parsed
 from drivers.mqtt.payloads import CellsPayload, StatusPayload, TelemetryPayload
 from drivers.mqtt.reject_log import RejectLog
-from drivers.mqtt.topics import INGEST_FILTERS, ParsedTopic, TopicError, TopicKind, parse_topic
+from drivers.mqtt.topics import INGEST_FILTERS, ParsedTopic, TopicCache, TopicError, TopicKind
 
 log = logging.getLogger("gridroom.mqtt.ingest")
 
@@ -38,7 +38,6 @@ CellSink = Callable[[list[PackCellSample]], None]
 StatusSink = Callable[[list[StatusChange]], None]
 FlushMode = Literal["thread", "inline"]
 
-_TOPIC_CACHE_LIMIT = 100_000
 _UNDECODABLE_TOPIC = "\x00not utf-8"  # parse_topic rejects it as an unknown topic
 
 
@@ -94,7 +93,7 @@ class TelemetryIngest:
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._connections = 0
-        self._topic_cache: dict[str, ParsedTopic | TopicError] = {}
+        self._topics = TopicCache()
         self._rejects = RejectLog(log)
         self._batcher: threading.Thread | None = None
         self._client = config.make_client(role="gridroom-ingest")
@@ -211,18 +210,10 @@ class TelemetryIngest:
         return count
 
     def _parse(self, topic: str) -> ParsedTopic:
-        cached = self._topic_cache.get(topic)
-        if cached is None:
-            try:
-                cached = parse_topic(topic)
-            except TopicError as exc:
-                cached = exc
-            if len(self._topic_cache) >= _TOPIC_CACHE_LIMIT:
-                self._topic_cache.clear()  # bounded: a flood of junk topics must not grow memory
-            self._topic_cache[topic] = cached
-        if isinstance(cached, TopicError):
-            raise PayloadRejected(cached.reason, cached.device_id, topic)
-        return cached
+        try:
+            return self._topics.parse(topic)
+        except TopicError as exc:
+            raise PayloadRejected(exc.reason, exc.device_id, topic) from None
 
     def _known(self, parsed: ParsedTopic, topic: str, message) -> None:
         """Make sure the device (and, for cells, the battery system shape) is registered."""

@@ -25,7 +25,7 @@ import numpy as np
 
 from drivers.mqtt.broker_config import BrokerConfig
 from drivers.mqtt.codec import PayloadRejected, RejectReason, decode_parsed
-from drivers.mqtt.topics import PREFIX, ParsedTopic, TopicError, TopicKind, parse_topic
+from drivers.mqtt.topics import PREFIX, ParsedTopic, TopicCache, TopicError, TopicKind
 
 
 
@@ -37,7 +37,6 @@ def shared_telemetry_filter(share_group: str) -> str:
 
 # Column order of TelemetryBatch.values; the parent maps them onto LiveState and the storage rows.
 VALUE_COLUMNS = ("soc_pct", "power_kw", "voltage_v", "current_a", "temp_c", "soh_pct", "mode")
-_TOPIC_CACHE_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class TelemetryDecoder:
     """Topic + payload -> rows of a TelemetryBatch; rejects are collected with their reason, never raised."""
 
     def __init__(self) -> None:
-        self._topics: dict[str, ParsedTopic | TopicError] = {}
+        self._topics = TopicCache()
 
     def decode(self, messages: list[tuple[str, bytes]]) -> TelemetryBatch:
         ids: list[str] = []
@@ -80,18 +79,10 @@ class TelemetryDecoder:
         )
 
     def _parse(self, topic: str) -> ParsedTopic:
-        cached = self._topics.get(topic)
-        if cached is None:
-            try:
-                cached = parse_topic(topic)
-            except TopicError as exc:
-                cached = exc
-            if len(self._topics) >= _TOPIC_CACHE_LIMIT:
-                self._topics.clear()  # bounded: a flood of junk topics must not grow memory
-            self._topics[topic] = cached
-        if isinstance(cached, TopicError):
-            raise PayloadRejected(cached.reason, cached.device_id, topic)
-        return cached
+        try:
+            return self._topics.parse(topic)
+        except TopicError as exc:
+            raise PayloadRejected(exc.reason, exc.device_id, topic) from None
 
 
 def run_worker(config: BrokerConfig, conn: Connection, name: str, share_group: str, flush_interval_s: float = 0.05,

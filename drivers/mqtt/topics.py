@@ -129,3 +129,29 @@ def parse_topic(topic: str) -> ParsedTopic:
     if kind is None or kind is TopicKind.CELLS:
         raise TopicError("unknown topic", topic, device_id)
     return ParsedTopic(device_id, kind)
+
+
+class TopicCache:
+    """parse_topic with memory: a fleet sends the same few thousand topics all day, so each is split and checked
+    once. Bounded, so a flood of junk topics cannot grow memory. Not thread-safe: one ingest thread owns it."""
+
+    LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, ParsedTopic | TopicError] = {}
+
+    def parse(self, topic: str) -> ParsedTopic:
+        """Like parse_topic; raises the same TopicError for a bad topic (remembered too)."""
+        cached = self._parsed.get(topic)
+        if cached is None:
+            try:
+                cached = parse_topic(topic)
+            except TopicError as exc:
+                cached = exc
+            if len(self._parsed) >= self.LIMIT:
+                self._parsed.clear()
+            self._parsed[topic] = cached
+        if isinstance(cached, TopicError):
+            raise cached
+        return cached
+
