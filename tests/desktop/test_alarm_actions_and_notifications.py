@@ -24,7 +24,7 @@ from core.notifications.preferences import NotificationPreferenceService, UserNo
 from core.notifications.runtime_messages import DesktopNotificationPublished, EscalateNow, ReloadNotificationSetup
 from core.notifications.tables import NotificationChannelRow
 from core.runtime.runtime import Runtime
-from desktop.dialogs.alarm_dialogs import OutOfServiceDialog, RuleEditDialog
+from desktop.dialogs.alarm_dialogs import OutOfServiceDialog
 from desktop.dialogs.notification_dialogs import ChannelSettingsDialog, NotificationPreferencesDialog
 from desktop.main_window import MainWindow
 from desktop.theme import apply_theme
@@ -32,17 +32,9 @@ from gridroom.alarm_runtime import AlarmRuntimeService
 from gridroom.notification_runtime import NotificationRuntimeService
 from tests.desktop.conftest import make_user
 from tests.desktop.test_e2e_screenshots import SCREENSHOTS
+from tests.support.qt_wait import until
 
 pytestmark = pytest.mark.asyncio
-
-
-async def _until(condition, attempts: int = 500) -> None:
-    """Yield to the Qt loop until `condition` holds (async tests must not use qtbot.waitUntil)."""
-    for _ in range(attempts):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("condition not reached")
 
 
 @pytest.fixture
@@ -95,7 +87,7 @@ async def test_operator_unshelves_and_takes_a_device_out_of_service_and_back(
 
     view.select_ids(["command_failed:bess-7"])
     qtbot.mouseClick(view.out_of_service_button, Qt.MouseButton.LeftButton)
-    await _until(lambda: view.findChild(OutOfServiceDialog) is not None)
+    await until(lambda: view.findChild(OutOfServiceDialog) is not None)
     dialog = view.findChild(OutOfServiceDialog)
     assert dialog.device.text() == "bess-7"  # taken from the selected alarm
     ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
@@ -139,7 +131,7 @@ async def test_rule_edit_refused_with_the_reason_then_saved_and_audited_screensh
     panel.select_rule("cell_temp_high")
     assert panel.edit_button.isEnabled()
     qtbot.mouseClick(panel.edit_button, Qt.MouseButton.LeftButton)
-    await _until(lambda: panel.dialog is not None)
+    await until(lambda: panel.dialog is not None)
     dialog = panel.dialog
     assert dialog.threshold.value() == 45.0
     dialog.threshold.setValue(500.0)  # beyond the physical range of a cell temperature
@@ -204,7 +196,7 @@ async def test_preferences_dialog_refuses_a_bad_address_then_saves_and_the_sound
     runtime, alarms, _ = alarm_stack
     window = await _window(qtbot, sqlite_services, operator, runtime, layout_settings)
     window.registry.action("notifications.preferences").trigger()
-    await _until(lambda: window.findChild(NotificationPreferencesDialog) is not None)
+    await until(lambda: window.findChild(NotificationPreferencesDialog) is not None)
     dialog = window.findChild(NotificationPreferencesDialog)
     assert not dialog.sound.isChecked()  # off by default
     dialog.email_enabled.setChecked(True)
@@ -260,7 +252,7 @@ async def test_admin_channel_dialog_keeps_secrets_in_the_keyring_and_reloads_the
     runtime, _, notify = alarm_stack
     window = await _window(qtbot, sqlite_services, admin, runtime, layout_settings)
     window.registry.action("notifications.channels").trigger()
-    await _until(lambda: window.findChild(ChannelSettingsDialog) is not None)
+    await until(lambda: window.findChild(ChannelSettingsDialog) is not None)
     dialog = window.findChild(ChannelSettingsDialog)
     dialog.slack_enabled.setChecked(True)
     dialog.slack_url.setText("https://hooks.example.org/services/T1/B2/s3cretTOKEN")

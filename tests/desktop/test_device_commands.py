@@ -22,6 +22,7 @@ from core.runtime.runtime import Runtime
 from desktop.actions import ActionRegistry
 from desktop.dialogs.confirm_command import ConfirmCommandDialog
 from desktop.views.device_detail_view import DeviceDetailView
+from tests.support.qt_wait import until
 
 pytestmark = pytest.mark.asyncio
 
@@ -75,15 +76,6 @@ async def open_detail(qtbot, rig, principal, services, device_id="bess-1") -> De
     view.registry = registry
     await view.load_device(device_id)
     return view
-
-
-async def until(condition, attempts: int = 400) -> None:
-    """Yield to the Qt loop until condition holds (async tests must not use qtbot.wait*)."""
-    for _ in range(attempts):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition not reached")
 
 
 async def click_and_confirm(qtbot, view, action_id: str, accept: bool = True) -> None:

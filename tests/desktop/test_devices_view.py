@@ -27,6 +27,7 @@ from desktop.main_window import MainWindow
 from desktop.theme import apply_theme
 from desktop.views.devices_model import COLUMNS, load_sites
 from desktop.views.devices_view import DevicesView
+from tests.support.qt_wait import until
 
 pytestmark = pytest.mark.asyncio
 ADMIN, OPERATOR = DEMO_USERS[0], DEMO_USERS[1]
@@ -73,14 +74,12 @@ async def _view(qtbot, demo, principal, registry, certificates) -> tuple[Devices
     return view, actions
 
 
-async def _dialog_of(view, dialog_type, attempts: int = 100):
+async def _dialog_of(view, dialog_type):
     """Yield to the Qt loop until the action's task has opened its dialog (no timed waits in async tests)."""
-    for _ in range(attempts):
-        dialog = next((d for d in view.findChildren(dialog_type) if d.isVisible()), None)
-        if dialog is not None:
-            return dialog
-        await asyncio.sleep(0)
-    raise AssertionError(f"no {dialog_type.__name__} opened")
+    def opened():
+        return next((d for d in view.findChildren(dialog_type) if d.isVisible()), None)
+    await until(lambda: opened() is not None, what=f"a visible {dialog_type.__name__}")
+    return opened()
 
 
 def _fill(dialog: DeviceDialog, **texts: str) -> None:

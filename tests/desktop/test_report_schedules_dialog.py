@@ -16,17 +16,9 @@ from core.runtime.runtime import Runtime
 from desktop.dialogs.report_schedule_dialogs import ReportSchedulesDialog
 from desktop.main_window import MainWindow
 from tests.desktop.conftest import make_user
+from tests.support.qt_wait import until
 
 pytestmark = pytest.mark.asyncio
-
-
-async def _until(condition, attempts: int = 2000) -> None:
-    """Yield to the Qt loop until `condition` holds (async tests must not use qtbot.waitUntil)."""
-    for _ in range(attempts):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("condition not reached")
 
 
 async def _window(qtbot, services, principal, settings, tmp_path) -> MainWindow:
@@ -45,13 +37,13 @@ async def test_admin_adds_and_removes_a_schedule_and_a_bad_recipient_is_refused(
     action = window.registry.action("reports.schedules")
     assert action.isEnabled() and action in window.menuBar().actions()[0].menu().actions()
     action.trigger()
-    await _until(lambda: window.findChild(ReportSchedulesDialog) is not None and actions.dialog is not None)
+    await until(lambda: window.findChild(ReportSchedulesDialog) is not None and actions.dialog is not None)
     dialog = actions.dialog
-    await _until(lambda: dialog.isVisible())
+    await until(lambda: dialog.isVisible())
     assert dialog.names() == [] and not dialog.remove_button.isEnabled()
 
     qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
-    await _until(lambda: actions.editor is not None and actions.editor.isVisible())
+    await until(lambda: actions.editor is not None and actions.editor.isVisible())
     editor = actions.editor
     qtbot.keyClicks(editor.name, "weekly-health")
     editor.report.setCurrentIndex(editor.report.findData("fleet_health"))
@@ -60,7 +52,7 @@ async def test_admin_adds_and_removes_a_schedule_and_a_bad_recipient_is_refused(
     folder.mkdir()
     qtbot.mouseClick(editor.choose_folder, Qt.MouseButton.LeftButton)
     picker = editor.folder_dialog
-    await _until(lambda: picker.isVisible())
+    await until(lambda: picker.isVisible())
     picker.selectFile(str(folder))
     picker.accept()
     assert editor.folder.text() == str(folder)

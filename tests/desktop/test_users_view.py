@@ -11,6 +11,7 @@ from desktop.dialogs.user_dialogs import CreateUserDialog
 from desktop.main_window import MainWindow
 from desktop.views.users_view import UsersView
 from tests.desktop.conftest import STRONG, TEMP, make_user
+from tests.support.qt_wait import until
 
 pytestmark = pytest.mark.asyncio
 
@@ -119,7 +120,7 @@ async def test_toolbar_action_opens_the_dialog_and_creates_the_user(qtbot, sqlit
     view: UsersView = window.views["users"]
     assert not window.registry.action("users.deactivate").isEnabled()  # nothing selected yet
     window.registry.action("users.create").trigger()
-    await _until(lambda: view.findChild(CreateUserDialog) is not None)
+    await until(lambda: view.findChild(CreateUserDialog) is not None)
     dialog = view.findChild(CreateUserDialog)
     dialog.username.setText("nina")
     dialog.role.setCurrentIndex(dialog.role.findData(Role.TRADER.value))
@@ -132,12 +133,3 @@ async def test_toolbar_action_opens_the_dialog_and_creates_the_user(qtbot, sqlit
     assert not window.registry.action("users.reactivate").isEnabled()
 
 
-async def _until(condition, attempts: int = 200) -> None:
-    """Yield to the Qt loop until `condition` holds (async tests must not use qtbot.waitUntil)."""
-    import asyncio
-
-    for _ in range(attempts):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
