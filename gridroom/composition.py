@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.alarms.default_rules import Chemistry, default_rules
 from core.runtime.runtime import Runtime
+from core.schedules.alarm_inputs import alarm_input_of
 from core.services import CoreServices
 from gridroom.alarm_runtime import AlarmRuntimeService
 from gridroom.fleet_runtime import FleetService, FleetSettings
@@ -24,6 +25,7 @@ def build_runtime(services: CoreServices, fleet: FleetService | None = None,
         alarms = AlarmRuntimeService(services, fleet.live_state, fleet.context.battery_systems,
                                      rules=default_rules(Chemistry(fleet.settings.cell_chemistry)))
         fleet.command_outcome_listeners.append(alarms.on_command_outcome)
+        fleet.schedules.event_listeners.append(lambda event: _alarm_from_schedule(alarms, event))
         fleet.context.alarm_count = lambda: alarms.alarms.annunciated_count
         if market is not None:
             market.drift_sinks.append(alarms.submit_event)
@@ -31,6 +33,12 @@ def build_runtime(services: CoreServices, fleet: FleetService | None = None,
         runtime.add_service(NotificationRuntimeService(services, alarms.alarms))
     runtime.add_service(ScheduledReportsService(services))
     return runtime
+
+
+def _alarm_from_schedule(alarms: AlarmRuntimeService, event: object) -> None:
+    alarm_input = alarm_input_of(event)
+    if alarm_input is not None:
+        alarms.submit_event(alarm_input)
 
 
 def build_fleet(services: CoreServices, settings: FleetSettings) -> FleetService:

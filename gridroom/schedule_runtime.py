@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from core.groups.service import DeviceGroupService
@@ -37,6 +37,10 @@ class ScheduleRuntime:
         self.publisher: SchedulePublisher | None = None
         self.acks: AckListener | None = None
         self.executor: ModbusScheduleExecutor | None = None
+        # Also called with every schedule event, from the thread that stored the acks (e.g. the alarm engine's
+        # thread-safe submit_event).
+        self.event_listeners: list[Callable[[object], None]] = []
+        self._publish: Callable[[object], None] = lambda event: None
 
     def limits_of(self, device_id: str) -> DeviceLimits:
         spec = self.fleet.devices[device_id].spec
@@ -45,13 +49,19 @@ class ScheduleRuntime:
         soc = float(snap.soc_pct[row]) if row is not None else math.nan
         return device_limits(device_id, spec.capacity_kwh, spec.max_charge_kw, spec.max_discharge_kw, soc)
 
+    def _on_schedule_event(self, event: object) -> None:
+        self._publish(event)
+        for listener in self.event_listeners:
+            listener(event)
+
     def _is_modbus(self, device_id: str) -> bool:
         return urlsplit(self.fleet.devices[device_id].spec.address).scheme == "modbus+tcp"
 
     async def start(self, runtime) -> None:
         # Rejected acks and failed or deviating deliveries (core.schedules.events) go out with the runtime's
         # events, where the alarm engine can turn them into alarms.
-        self.service.on_event = runtime.publish
+        self.service.on_event = self._on_schedule_event
+        self._publish = runtime.publish
         broker = self.fleet.settings.broker
         if broker is not None:
             self.publisher = SchedulePublisher(broker)

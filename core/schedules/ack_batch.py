@@ -16,6 +16,8 @@ one cost ~7 ms per ack on SQLite (four hash-chained audit rows and a handful of 
 
 from __future__ import annotations
 
+import math
+
 import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -29,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from core.audit.trail import AuditEvent, AuditResult
 from core.schedules.bulk import by_ids, chunks, update_by_groups
-from core.schedules.events import ScheduleAckRejected, ScheduleDeliveryChanged
+from core.schedules.events import ScheduleAckLate, ScheduleAckRejected, ScheduleDeliveryChanged
 from core.schedules.lifecycle_audit import LifecycleChange, lifecycle_events
 from core.schedules.model import ScheduleAction, ScheduleState, transition
 from core.schedules.records import (
@@ -125,9 +127,11 @@ class AckBatch:
     Rows are read and written with SQLAlchemy Core (plain tuples in, executemany out): building ORM objects
     for 10,000 deliveries and flushing them one UPDATE each cost more than the checks themselves."""
 
-    def __init__(self, s: Session, now: datetime, items: Sequence[tuple[str, DeviceMessage]]) -> None:
+    def __init__(self, s: Session, now: datetime, items: Sequence[tuple[str, DeviceMessage]],
+                 ack_latency_limit_s: float = math.inf) -> None:
         self.s = s
         self.now = now
+        self.ack_latency_limit_s = ack_latency_limit_s
         self.items = items
         self.out = BatchOutcome()
         self.rows: dict[tuple[str, int], _Version] = {}
@@ -223,6 +227,11 @@ class AckBatch:
                                 "device_id": device_id, "entry_index": m.entry, "started_at": m.started_at,
                                 **values}
         self.stored += 1
+        if m.ended_at is not None:
+            latency_s = (self.now - m.ended_at).total_seconds()
+            if latency_s > self.ack_latency_limit_s:
+                self.out.events.append(ScheduleAckLate(device_id, m.schedule_id, m.version, m.entry, latency_s,
+                                                       self.now))
         self._advance(row, d, m, entries)
         return AckResult(AckOutcome.STORED)
 
@@ -259,14 +268,14 @@ class AckBatch:
             return
         planned = entries[ack.entry]
         if not ack.ok and ack.error and ack.error.startswith(REJECT_PREFIX):
-            self._set_delivery(row, d, _D.FAILED, ack.error)
+            self._set_delivery(row, d, _D.FAILED, ack.error, ack.entry)
             if all(x.state == _D.FAILED for x in self.by_row[row.id]) and row.state == _S.DISTRIBUTED:
                 self._apply(row, d.device_id, ScheduleAction.FAIL)
             return
         off = abs(ack.actual_rate_kw - planned) > max(DEVIATION_KW, DEVIATION_FRACTION * planned)
         if not ack.ok or off:
             why = ack.error or f"entry {ack.entry}: ran at {ack.actual_rate_kw:g} kW, planned {planned:g} kW"
-            self._set_delivery(row, d, _D.DEVIATING, why)
+            self._set_delivery(row, d, _D.DEVIATING, why, ack.entry)
         elif d.state in (_D.SENT, _D.DELIVERED):
             self._set_delivery(row, d, _D.EXECUTING)
         if ack.ok and row.state == _S.DISTRIBUTED:
@@ -277,7 +286,8 @@ class AckBatch:
         if finished and row.state == _S.ACKNOWLEDGED:
             self._apply(row, d.device_id, ScheduleAction.COMPLETE)
 
-    def _set_delivery(self, row: _Version, d: _Delivery, state: str, error: str | None = None) -> None:
+    def _set_delivery(self, row: _Version, d: _Delivery, state: str, error: str | None = None,
+                      entry: int | None = None) -> None:
         if d.state == state:
             return
         d.state, d.dirty = state, True
@@ -287,7 +297,7 @@ class AckBatch:
         if state in (_D.FAILED, _D.DEVIATING):
             self.attention.append(f"{d.device_id}@{row.schedule_id} v{row.version} {state}: {error or ''}")
             self.out.events.append(ScheduleDeliveryChanged(d.device_id, row.schedule_id, row.version, state,
-                                                           error or "", self.now))
+                                                           error or "", self.now, entry))
 
     def _apply(self, row: _Version, device_id: str, action: ScheduleAction) -> None:
         """A lifecycle step of a schedule. Steps of one schedule within a batch (a one-entry schedule is

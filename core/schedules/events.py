@@ -35,3 +35,17 @@ class ScheduleDeliveryChanged:
     state: str
     reason: str
     at: datetime
+    entry: int | None = None  # the entry whose ack caused it, when an entry ack did
+
+
+@dataclass(frozen=True)
+class ScheduleAckLate:
+    """An entry ack arrived more than the service's allowed latency after the device says the entry ended
+    (typically acks a device buffered while offline). The measure behind the "ack latency high" alarm."""
+
+    device_id: str
+    schedule_id: str
+    version: int
+    entry: int
+    latency_s: float
+    at: datetime

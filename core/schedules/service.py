@@ -70,7 +70,7 @@ class ScheduleService:
     def __init__(self, db, audit: AuditTrail, authorizer: Authorizer, clock: Clock | None = None,
                  limits_of: Callable[[str], DeviceLimits] | None = None,
                  members_of: Callable[[str], Sequence[str]] | None = None,
-                 on_event: Callable[[object], None] | None = None) -> None:
+                 on_event: Callable[[object], None] | None = None, ack_latency_limit_s: float = 300.0) -> None:
         self.db = db
         self.audit = audit
         self.authorizer = authorizer
@@ -78,6 +78,8 @@ class ScheduleService:
         self.limits_of = limits_of
         self.members_of = members_of  # group id -> member device ids (DeviceGroupService.members)
         self.on_event = on_event  # receives core.schedules.events values (the alarm engine's input)
+        # An entry ack later than this after the entry ended raises ScheduleAckLate ("ack latency high").
+        self.ack_latency_limit_s = ack_latency_limit_s
         self.ack_rejects: Counter[str] = Counter()  # reason -> count
         self.ack_duplicates = 0
         # Acks and distribution marks may come from several threads. One at a time keeps the counts exact, and a
@@ -260,7 +262,7 @@ class ScheduleService:
             return []
         with self._lock:
             with self.db.session() as s:
-                batch = AckBatch(s, self.clock.now(), acks)
+                batch = AckBatch(s, self.clock.now(), acks, self.ack_latency_limit_s)
                 outcome = batch.run()
                 self.audit.append_many(s, batch.audit_events())
             self.ack_rejects.update(outcome.rejects)

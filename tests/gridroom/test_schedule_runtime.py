@@ -5,16 +5,19 @@ may propose but not distribute. Time is the shared ManualClock; waits are on con
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import timedelta
 
 import pytest
 
+from core.alarms.messages import ListActiveAlarms
 from core.demo import DEMO_USERS, seed_demo
 from core.errors import PermissionDenied
 from core.schedules.messages import DistributeSchedule
 from core.schedules.model import Mode, ScheduleEntry, ScheduleState, ScheduleTarget
-from core.schedules.records import DeliveryState
+from core.runtime.messages import Ping
+from core.schedules.records import DeliveryState, ScheduleAck
 from drivers.mqtt.broker_config import BrokerConfig
 from drivers.mqtt.topics import TopicKind, topic_for
 from drivers.sim.fleet_sim import FleetSimulator
@@ -122,3 +125,29 @@ def run_scenario(live, restart_mid_day: bool):
         modbus_log = svc.execution_log(device_id=modbus_dev)
         assert modbus_log[1].ack.started_at == start + timedelta(minutes=11.5)  # resumed, not restarted
     return runtime
+
+
+def test_a_deviating_and_a_late_ack_become_alarms_of_the_device(live):
+    """The composition hands the schedule service's events to the alarm engine (rules schedule_entry_failed
+    and ack_latency_high)."""
+    prefix, sim, fleet, runtime, services, clock = live
+    svc, operator = fleet.schedules.service, signed_in(services, "demo-operator")
+    device_id = f"{prefix}-b00"
+    start = clock.now()
+    entries = [ScheduleEntry(start + timedelta(minutes=1), start + timedelta(minutes=11), Mode.DISCHARGE, 40.0)]
+    draft = svc.create_draft(operator, ScheduleTarget.device(device_id), entries)
+    svc.approve(operator, draft.id)
+    rec = runtime.submit(DistributeSchedule(operator, draft.id)).result(15)
+    clock.advance(timedelta(minutes=30))  # the entry ended 19 minutes ago
+    # What the ack listener would hand over: the entry ran at 5 kW instead of 40, and its ack is late.
+    late_and_off = ScheduleAck(rec.schedule_id, rec.version, 0, 5.0, entries[0].start, entries[0].end, True)
+    svc.record_acks([(device_id, late_and_off)])
+
+    def rules_active() -> set[str]:
+        active = runtime.submit(ListActiveAlarms(operator)).result(15)
+        return {a.rule_id for a in active if a.source_id == device_id}
+
+    deadline = time.monotonic() + 15
+    while not {"schedule_entry_failed", "ack_latency_high"} <= rules_active():
+        assert time.monotonic() < deadline, rules_active()
+        runtime.submit(Ping()).result(15)  # one runtime turn: the engine records events in a worker thread

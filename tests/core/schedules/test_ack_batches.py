@@ -11,7 +11,9 @@ import pytest
 from core.audit.trail import AuditFilter
 from core.auth.principal import SYSTEM
 from core.schedules.ack_batch import BATCH_ACTOR
-from core.schedules.events import ScheduleAckRejected, ScheduleDeliveryChanged
+from core.alarms.inputs import AckLatencyHigh, ScheduleEntryFailed
+from core.schedules.alarm_inputs import alarm_input_of
+from core.schedules.events import ScheduleAckLate, ScheduleAckRejected, ScheduleDeliveryChanged
 from core.schedules.lifecycle_audit import LIFECYCLE_ROWS_PER_BATCH, SUMMARY_RESOURCE
 from core.schedules.model import Mode, ScheduleEntry, ScheduleState, ScheduleTarget
 from core.schedules.records import AckOutcome, DeliveryState, ScheduleAck, ScheduleReceipt
@@ -182,3 +184,24 @@ def test_a_fleet_wide_batch_is_audited_in_one_row_per_action_listing_every_sched
     assert services_query(services, "schedule.acknowledge") == []  # the one-entry schedules completed at once
     with services.db.session() as s:
         assert services.audit.verify(s).intact
+
+
+def test_a_late_entry_ack_raises_ack_late_and_a_deviation_names_its_entry(svc, clock):
+    rec = distributed(svc, clock, "bess-0003", spans=((10, 20), (20, 30)))
+    clock.advance(timedelta(minutes=30))  # both entries are over: acks now are 10 and 0 minutes late
+    svc.record_acks([("bess-0003", ack(rec, 0)), ("bess-0003", ack(rec, 1, rate=40.0))])
+    late = [e for e in svc.events if isinstance(e, ScheduleAckLate)]
+    assert [(e.device_id, e.entry, e.latency_s) for e in late] == [("bess-0003", 0, 600.0)]  # limit 300 s
+    deviating = [e for e in svc.events if isinstance(e, ScheduleDeliveryChanged)]
+    assert [(e.device_id, e.state, e.entry) for e in deviating] == [("bess-0003", "deviating", 1)]
+
+
+def test_schedule_events_become_the_alarm_engine_inputs(clock):
+    now = clock.now()
+    failed = alarm_input_of(ScheduleDeliveryChanged("bess-1", "s-1", 2, "deviating", "ran at 40 kW", now, 1))
+    assert isinstance(failed, ScheduleEntryFailed)
+    assert (failed.device_id, failed.schedule_id, failed.entry_index) == ("bess-1", "s-1 v2", 1)
+    assert "deviating: ran at 40 kW" == failed.reason
+    slow = alarm_input_of(ScheduleAckLate("bess-1", "s-1", 2, 0, 612.5, now))
+    assert isinstance(slow, AckLatencyHigh) and slow.value == 612.5
+    assert alarm_input_of(ScheduleAckRejected("bess-1", "s-1", 2, 0, "wrong device", now)) is None
