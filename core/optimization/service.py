@@ -26,6 +26,7 @@ from core.clock import Clock, SystemClock
 from core.forecasting.price_forecast import ForecastUnavailable, PriceBand, price_band
 from core.forecasting.registry import ModelRegistry, ModelRegistryError
 from core.market.service import LOAD_SERIES, PRICE_SERIES, PV_SERIES, MarketDataService
+from core.market.usage_history import typical_day, usage_history
 from core.optimization.errors import InfeasiblePlan, InvalidOptimizationInput
 from core.optimization.fleet import DeviceJob, OptimizationCancelled, optimize_fleet
 from core.optimization.plan import OptimizedPlan
@@ -257,13 +258,20 @@ class OptimizationService:
                                   progress=progress, cancelled=lambda: cancel.cancelled)
 
     def _current_profile(self, device_id: str, prices: PriceSeries) -> np.ndarray:
-        """The running schedule's net charge per step (idle when none): what the new plan is compared with."""
+        """What the new plan is compared with: the running schedule's net charge per step; without one, the
+        device's usual use at that time of day over the last week (from the telemetry rollups); idle when it
+        has no history either."""
         record = self.schedules.active_schedule(device_id)
         if record is None:
-            return np.zeros(prices.n_steps)
+            history = usage_history(self.db, device_id, prices.start - USAGE_LOOKBACK, prices.start, prices.step)
+            usual_power_kw = typical_day(history, prices.start, prices.n_steps)
+            return np.nan_to_num(-usual_power_kw)  # net charge is positive when charging; telemetry the other way
         entries = [PlannedEntry(e.start, e.end, int(e.mode), e.rate_kw) for e in record.entries
                    if e.end > prices.start and e.start < prices.end]
         return profile_from_entries(entries, prices)
+
+
+USAGE_LOOKBACK = timedelta(days=7)
 
 
 def _ceil(when: datetime, step: timedelta) -> datetime:

@@ -154,3 +154,24 @@ def test_sixteen_devices_run_in_worker_processes_with_the_same_plans_as_in_one_t
     for device in threaded.devices:
         np.testing.assert_allclose(pooled.device(device.device_id).plan.device.net_charge_kw,
                                    device.plan.device.net_charge_kw, atol=1e-6)
+
+
+def test_without_a_running_schedule_the_plan_is_compared_with_the_device_s_usual_use(setup, services, clock):
+    """The baseline is business as usual from the telemetry rollups: here bess-01 discharged 50 kW every evening
+    at 18:00 over the last week, so the current profile holds -50 kW of net charge at 18:00."""
+    from sqlalchemy import insert
+
+    from core.telemetry.tables import telemetry_15m
+    from tests.support.rollup_rows import bucket
+
+    optimizer, _, people = setup
+    first_evening = datetime(2024, 5, 25, 18, tzinfo=UTC)
+    with services.db.engine.begin() as conn:
+        conn.execute(insert(telemetry_15m), [
+            bucket("bess-01", first_evening + timedelta(days=d, minutes=q), 50.0) for d in range(7) for q in (0, 15, 30, 45)])
+    result = optimizer.run(people["tom"], OptimizationRequest(("bess-01", "bess-02"), Objective.MAXIMIZE_REVENUE,
+                                                              horizon_h=24))
+    usual, idle = result.device("bess-01"), result.device("bess-02")
+    hour = (datetime(2024, 6, 1, 18, tzinfo=UTC) - result.band.start) // timedelta(hours=1)
+    assert usual.current_net_kw[hour] == pytest.approx(-50.0) and np.count_nonzero(usual.current_net_kw) == 1
+    assert not np.any(idle.current_net_kw)  # no history: idle
