@@ -156,7 +156,10 @@ async def test_critical_alarm_escalates_to_email_after_five_minutes_and_ack_stop
     assert await stack.ask(EscalateNow()) == []  # not yet
     clock.advance(1)
     queued = await stack.ask(EscalateNow())
-    assert [(n.recipient, n.channel, n.step_index) for n in queued] == [("otto", Channel.EMAIL, 1)]
+    # The service's own check, woken by the alarm's transitions, may run late on a loaded machine and claim the
+    # step that just came due before this one does; either way it goes out once (the SMTP server and the
+    # delivery log below prove it, and its time proves it was not sent before it was due).
+    assert [(n.recipient, n.channel, n.step_index) for n in queued] in ([("otto", Channel.EMAIL, 1)], [])
     rcpt, message = await smtp_server.next_message()
     assert rcpt == ("otto@example.org",)
     assert message["Subject"] == "[GridRoom CRITICAL] command_failed:bess-7 on bess-7"
