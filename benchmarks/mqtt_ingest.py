@@ -30,12 +30,13 @@ sys.path.insert(0, str(ROOT))
 
 import paho.mqtt.client as mqtt  # noqa: E402
 
+from benchmarks.private_broker import start_private_mosquitto  # noqa: E402
+
 from core.fleet import LiveState  # noqa: E402
 from core.runtime.heap import settle_heap  # noqa: E402
 from core.storage.database import Database  # noqa: E402
 from core.telemetry.writer import TelemetryWriter  # noqa: E402
 from drivers.mqtt.broker_config import BrokerConfig  # noqa: E402
-from drivers.mqtt.embedded_broker import free_loopback_port  # noqa: E402
 from drivers.mqtt.ingest import TelemetryIngest  # noqa: E402
 from drivers.mqtt.ingest_pool import TelemetryIngestPool  # noqa: E402
 from drivers.mqtt.sim_sources import RandomWalkSource, telemetry_json  # noqa: E402
@@ -258,25 +259,6 @@ def summarize(name: str, sent: int, received: int, seconds: float, publish_s: fl
     }
 
 
-def start_private_mosquitto(workdir: Path) -> tuple[subprocess.Popen, int]:
-    port = free_loopback_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n"
-                    "max_queued_messages 0\nmax_queued_bytes 0\n")
-    proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        probe = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        try:
-            probe.connect("127.0.0.1", port)
-            probe.disconnect()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("private mosquitto did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=200_000)
@@ -293,7 +275,7 @@ def main() -> None:
     if args.broker:
         host, port = args.broker.rsplit(":", 1)[0], int(args.broker.rsplit(":", 1)[1])
     else:
-        broker_proc, port = start_private_mosquitto(workdir)
+        broker_proc, port = start_private_mosquitto(workdir, "max_queued_messages 0\nmax_queued_bytes 0")
         host = "127.0.0.1"
     try:
         raw = raw_phase(host, port, args.devices, args.messages)

@@ -52,6 +52,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
+from benchmarks.private_broker import start_private_mosquitto  # noqa: E402
+
 from core.auth.principal import SYSTEM  # noqa: E402
 from core.clock import ManualClock  # noqa: E402
 from core.schedules.model import DeviceLimits, Mode, ScheduleEntry, ScheduleState  # noqa: E402
@@ -61,7 +63,6 @@ from core.schedules.tables import ScheduleRow  # noqa: E402
 from core.services import CoreServices  # noqa: E402
 from core.storage.database import Database  # noqa: E402
 from drivers.mqtt.broker_config import BrokerConfig  # noqa: E402
-from drivers.mqtt.embedded_broker import free_loopback_port  # noqa: E402
 from drivers.mqtt.schedule_publisher import AckListener, SchedulePublisher, schedule_payload  # noqa: E402
 from drivers.mqtt.topics import TopicKind, topic_for  # noqa: E402
 
@@ -165,26 +166,6 @@ class DeviceWorkers:
 
 
 # -- the control side --------------------------------------------------------------------------------------------
-def start_private_mosquitto(workdir: Path) -> tuple[subprocess.Popen, int]:
-    import paho.mqtt.client as mqtt
-    port = free_loopback_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n"
-                    "max_queued_messages 100000\nmax_inflight_messages 0\n")
-    proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        probe = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        try:
-            probe.connect("127.0.0.1", port)
-            probe.disconnect()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)  # a benchmark, not a test: polling for the broker's socket is fine here
-    proc.kill()
-    raise RuntimeError("private mosquitto did not start")
-
-
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -347,7 +328,7 @@ def main() -> None:
         host, port = args.broker.rsplit(":", 1)
         name = args.broker
     else:
-        broker_proc, port = start_private_mosquitto(workdir)
+        broker_proc, port = start_private_mosquitto(workdir, "max_queued_messages 100000\nmax_inflight_messages 0")
         host, name = "127.0.0.1", "private mosquitto (max_queued_messages 100000)"
     broker = BrokerConfig(host=host, port=int(port))
     try:

@@ -11,8 +11,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
-from aiosmtpd.controller import Controller
 
 from core.alarms import CommandFailed
 from core.alarms.escalation import Channel
@@ -29,30 +27,13 @@ from core.notifications.runtime_messages import EscalateNow, NotificationFailure
 from core.runtime.runtime import Runtime
 from gridroom.alarm_runtime import AlarmRuntimeService
 from gridroom.notification_runtime import NotificationRuntimeService
-from tests.core.notifications.receivers import WAIT_S, HttpReceiver, RecordingSmtpHandler, free_port
+from tests.core.notifications.receivers import WAIT_S
+from tests.support.receiver_fixtures import http_receiver, smtp_server  # noqa: F401  (pytest fixtures)
 
 pytestmark = pytest.mark.asyncio
 STRONG = "Correct-Horse-42"
 RULES = (EventRule("command_failed", EventKind.COMMAND_FAILED, Priority.CRITICAL, hold_s=3600.0),
          EventRule("ack_latency_high", EventKind.ACK_LATENCY_HIGH, Priority.WARNING, hold_s=3600.0))
-
-
-@pytest_asyncio.fixture
-async def http_receiver():
-    receiver = HttpReceiver()
-    await receiver.start()
-    yield receiver
-    await receiver.close()
-
-
-@pytest_asyncio.fixture
-async def smtp_server():
-    handler = RecordingSmtpHandler(asyncio.get_running_loop())
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
 
 
 class Blackhole:

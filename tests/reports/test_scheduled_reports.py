@@ -25,19 +25,10 @@ from reports.scheduled import ScheduledReportRunner
 from tests.core.notifications.receivers import RecordingSmtpHandler, free_port
 from tests.reports.pdf_checks import csv_rows, pdf_text
 from tests.support.analytics_seed import seed_fleet_history
+from tests.support.receiver_fixtures import smtp_server  # noqa: F401  (pytest fixtures)
 
 STRONG = "Correct-Horse-42"
 PRICE_FILE = Path(__file__).parents[1] / "fixtures" / "timeseries" / "analytics_prices_2026-03-02.csv"
-
-
-@pytest_asyncio.fixture
-async def smtp_server():
-    handler = RecordingSmtpHandler(asyncio.get_running_loop())
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
 
 
 @pytest.fixture
