@@ -63,7 +63,8 @@ from core.schedules.tables import ScheduleRow  # noqa: E402
 from core.services import CoreServices  # noqa: E402
 from core.storage.database import Database  # noqa: E402
 from drivers.mqtt.broker_config import BrokerConfig  # noqa: E402
-from drivers.mqtt.schedule_publisher import AckListener, SchedulePublisher, schedule_payload  # noqa: E402
+from drivers.mqtt.ack_listener import AckListener  # noqa: E402
+from drivers.mqtt.schedule_publisher import SchedulePublisher, schedule_payload  # noqa: E402
 from drivers.mqtt.topics import TopicKind, topic_for  # noqa: E402
 
 SITE = {"name": "Bench", "lat": 51.0, "lon": 4.0, "timezone": "UTC"}
@@ -105,6 +106,7 @@ def run_devices(host: str, port: int, prefix: str, first: int, count: int, folde
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
+    cpu_ready = time.process_time()
     say("ready")
     for line in sys.stdin:
         command = line.strip()
@@ -123,7 +125,7 @@ def run_devices(host: str, port: int, prefix: str, first: int, count: int, folde
             agent.tick()
             ticked = time.perf_counter() - t
             client.flush()
-            say(f"flushed {ticked:.3f} {time.perf_counter() - t:.3f}")
+            say(f"flushed {ticked:.3f} {time.perf_counter() - t:.3f} {time.process_time() - cpu_ready:.3f}")
         elif command == "stop":
             break
     client.stop()
@@ -204,7 +206,17 @@ async def distribute(publisher, svc, payloads, row_of, window: int):
     return sent, publish_s, time.perf_counter() - t0 - publish_s
 
 
-def run(n: int, processes: int, broker: BrokerConfig, broker_name: str, timeout_s: float, window: int) -> dict:
+def cpu_of(pid: int | None) -> float | None:
+    """CPU seconds (user + system) of another process so far, from /proc; None where there is none."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(n: int, processes: int, broker: BrokerConfig, broker_name: str, timeout_s: float, window: int,
+        broker_pid: int | None = None, reader_process: bool = True) -> dict:
     clock = ManualClock(START)
     folder = Path(tempfile.mkdtemp(prefix="gridroom-bench-sched-"))
     # Each simulated device keeps its schedule in a file, renamed into place atomically. On this disk a rename
@@ -233,7 +245,7 @@ def run(n: int, processes: int, broker: BrokerConfig, broker_name: str, timeout_
             (receipt_at if isinstance(message, ScheduleReceipt) else ack_at).setdefault(device_id, now)
 
     session = f"gridroom-bench-acks-{prefix}"
-    listener = AckListener(broker, record, timeout_s=60.0, session_id=session)
+    listener = AckListener(broker, record, timeout_s=60.0, session_id=session, reader_process=reader_process)
     publisher = SchedulePublisher(broker, timeout_s=120.0)
     t = time.perf_counter()
     versions = approved_versions(core, ids)
@@ -244,7 +256,7 @@ def run(n: int, processes: int, broker: BrokerConfig, broker_name: str, timeout_
     try:
         payloads = [(device_id, schedule_payload(sid, version, ENTRY)) for _, sid, version, device_id in versions]
         row_of = {device_id: row_id for row_id, _, _, device_id in versions}
-        cpu0 = time.process_time()
+        cpu0, broker_cpu0, reader_cpu0 = time.process_time(), cpu_of(broker_pid), cpu_of(listener.reader_pid)
         t0 = time.perf_counter()
         sent, publish_s, mark_s = asyncio.run(distribute(publisher, svc, payloads, row_of, window))
         failed = [d for d, error in sent.items() if error]
@@ -255,11 +267,15 @@ def run(n: int, processes: int, broker: BrokerConfig, broker_name: str, timeout_
         workers.send("start")
         workers.expect("started")
         clock.advance(timedelta(seconds=150))  # the control side's clock follows the devices'
-        t1 = time.perf_counter()
+        t1, cpu1 = time.perf_counter(), time.process_time()
         workers.send("end")
         all_acked = listener.wait_handled(n, timeout_s)
         acks_s = time.perf_counter() - t1
         control_cpu_s = time.process_time() - cpu0  # this process (all its threads), publish to last ack
+        control_ack_cpu_s = time.process_time() - cpu1
+        broker_cpu1, reader_cpu1 = cpu_of(broker_pid), cpu_of(listener.reader_pid)
+        reader_cpu_s = None if reader_cpu1 is None else round(reader_cpu1 - reader_cpu0, 3)
+        broker_cpu_s = None if broker_cpu1 is None else round(broker_cpu1 - broker_cpu0, 3)
         flushed = workers.expect("flushed")
         logged = len(svc.execution_log())
         receipt_lat = [receipt_at[d] - t0 for d in ids if d in receipt_at]
@@ -283,7 +299,7 @@ def run(n: int, processes: int, broker: BrokerConfig, broker_name: str, timeout_
     load1, load5, load15 = os.getloadavg()
     return {
         "case": f"{n:,} per-device schedules (one version per device)",
-        "devices": n, "device_processes": len(workers.procs), "publish_window": window, "broker": broker_name, "database": "sqlite",
+        "devices": n, "device_processes": len(workers.procs), "ack_reader": "process" if reader_process else "thread", "publish_window": window, "broker": broker_name, "database": "sqlite",
         "device_files": "tmpfs" if str(device_folder).startswith("/dev/shm") else "disk",
         "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
         "load_average_after": [round(load1, 2), round(load5, 2), round(load15, 2)],
@@ -299,8 +315,10 @@ def run(n: int, processes: int, broker: BrokerConfig, broker_name: str, timeout_
         "all_delivered": all_delivered, "all_acked": all_acked, "devices_holding": sum(int(h.split()[1]) for h in held),
         "lost_receipts": n - len(receipt_at), "lost_acks": n - len(ack_at), "execution_log_rows": logged,
         "send_failures": len(failed), "rejected": dict(svc.ack_rejects), "duplicates": svc.ack_duplicates,
-        "device_tick_and_flush_s": [[float(x) for x in line.split()[1:]] for line in flushed],
-        "ack_handler_s": round(handler_s[0], 3), "control_cpu_s": round(control_cpu_s, 3), "ack_batches": len(batches), "largest_ack_batch": max(batches, default=0),
+        "device_tick_and_flush_s": [[float(x) for x in line.split()[1:3]] for line in flushed],
+        "device_cpu_s": [float(line.split()[3]) for line in flushed],
+        "broker_cpu_s": broker_cpu_s, "ack_reader_cpu_s": reader_cpu_s,
+        "ack_handler_s": round(handler_s[0], 3), "control_cpu_s": round(control_cpu_s, 3), "control_cpu_acks_s": round(control_ack_cpu_s, 3), "ack_batches": len(batches), "largest_ack_batch": max(batches, default=0),
         "first_100_completed": completed,
     }
 
@@ -319,6 +337,8 @@ def main() -> None:
     # publishing for the one core this process gets).
     parser.add_argument("--window", type=int, default=0, help="schedules published per window, marked "
                         "distributed while the next window is on the wire (default 0: all in one)")
+    parser.add_argument("--ack-reader", choices=("process", "thread"), default="process",
+                        help="where the ack listener reads and decodes (default: its own process)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "schedule_distribution.json"))
     args = parser.parse_args()
     load_before = [round(x, 2) for x in os.getloadavg()]
@@ -332,7 +352,8 @@ def main() -> None:
         host, name = "127.0.0.1", "private mosquitto (max_queued_messages 100000)"
     broker = BrokerConfig(host=host, port=int(port))
     try:
-        runs = [run(n, args.processes, broker, name, args.timeout, args.window or n) for n in args.devices]
+        runs = [run(n, args.processes, broker, name, args.timeout, args.window or n,
+                    broker_proc.pid if broker_proc else None, args.ack_reader == "process") for n in args.devices]
     finally:
         if broker_proc is not None:
             broker_proc.terminate()

@@ -59,6 +59,9 @@ class FleetSettings:
     # Telemetry decoded by this many worker processes on a shared subscription (drivers/mqtt/ingest_pool.py);
     # 0 decodes in this process. Workers need a broker with shared subscriptions (Mosquitto, not the embedded one).
     ingest_workers: int = 0
+    # Schedule acks read and decoded in a process of their own (drivers/mqtt/ack_reader_process.py), off this
+    # process's GIL: what a fleet-wide distribution needs (benchmarks/schedule_distribution.py). `serve` does.
+    ack_reader_process: bool = False
 
 
 def protocol_of_address(address: str) -> str:

@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable
 
 from core.auth.principal import SYSTEM
 from core.forecasting.db_registry import DbRecordStore, seed_from

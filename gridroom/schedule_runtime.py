@@ -21,7 +21,8 @@ from core.schedules.messages import DistributeSchedule
 from core.schedules.model import DeviceLimits
 from core.schedules.records import ScheduleRecord
 from core.schedules.service import ScheduleService
-from drivers.mqtt.schedule_publisher import AckListener, SchedulePublisher, schedule_payload
+from drivers.mqtt.ack_listener import AckListener
+from drivers.mqtt.schedule_publisher import SchedulePublisher, schedule_payload
 from drivers.schedule_executor import ModbusScheduleExecutor
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ class ScheduleRuntime:
         if broker is not None:
             self.publisher = SchedulePublisher(broker)
             self.acks = AckListener(broker, self.service.record_acks,
-                                    session_id=self.fleet.settings.ack_session_id)
+                                    session_id=self.fleet.settings.ack_session_id,
+                                    reader_process=self.fleet.settings.ack_reader_process)
             # Not waiting: a broker that is down must not stop the runtime (paho keeps trying to connect).
             self.publisher.start(wait=False)
             self.acks.start(wait=False)

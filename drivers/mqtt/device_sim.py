@@ -20,7 +20,6 @@ from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import paho.mqtt.client as mqtt
 
 from core.clock import Clock, SystemClock
 from drivers.mqtt.broker_config import BrokerConfig

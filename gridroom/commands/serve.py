@@ -21,6 +21,9 @@ def register(sub: _SubParsersAction) -> None:
     p.add_argument("--ingest-workers", type=int, default=0, metavar="N",
                    help="decode telemetry in N worker processes (needs a broker with shared subscriptions, "
                         "e.g. Mosquitto; not with --demo-fleet's embedded broker)")
+    p.add_argument("--ack-reader-in-process", action="store_true",
+                   help="read and decode schedule acks in the runtime's own process (default: a reader process, "
+                        "so a fleet-wide distribution's acks do not compete with storing them)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -45,9 +48,10 @@ def cmd_serve(args: Namespace) -> int:
         demo = start_demo_fleet(services, broker)
         broker = demo.broker
     # The headless runtime owns schedule acks: a persistent MQTT session keeps the acks devices send while it is
-    # down (one session per host; the desktop keeps a clean session).
+    # down (one session per host; the desktop keeps a clean session), read in a process of their own.
     fleet = build_fleet(services, FleetSettings(broker=broker, ack_session_id=f"gridroom-serve-{socket.gethostname()}",
-                                                ingest_workers=args.ingest_workers))
+                                                ingest_workers=args.ingest_workers,
+                                                ack_reader_process=not args.ack_reader_in_process))
     runtime = build_runtime(services, fleet, build_market(services, market_settings()))
     with StopSignals() as stop_signals:
         try:

@@ -34,7 +34,10 @@ def signed_in(services, username):
 
 
 @pytest.fixture
-def live(sqlite_services, clock, tmp_path):
+def live(sqlite_services, clock, tmp_path, request):
+    """A runtime with one simulated MQTT and one Modbus device; parametrized indirectly with whether acks are
+    read in a process of their own (as `gridroom serve` does)."""
+    reader_process = getattr(request, "param", False)
     host, port = require_mosquitto()
     broker = BrokerConfig(host=host, port=port)
     prefix = f"t{uuid.uuid4().hex[:6]}"
@@ -43,7 +46,8 @@ def live(sqlite_services, clock, tmp_path):
     sim = FleetSimulator(definition, broker, clock, schedule_dir=str(tmp_path / "device-schedules"))
     sim.start()
     register_fleet(sqlite_services, definition, sim)
-    settings = FleetSettings(broker=broker, command_timeout_s=5.0, ack_session_id=f"gridroom-acks-{prefix}")
+    settings = FleetSettings(broker=broker, command_timeout_s=5.0, ack_session_id=f"gridroom-acks-{prefix}",
+                             ack_reader_process=reader_process)
     fleet = build_fleet(sqlite_services, settings)
     runtime = build_runtime(sqlite_services, fleet)
     runtime.start()
@@ -66,6 +70,7 @@ def test_distribute_through_the_runtime_to_mqtt_and_modbus_devices(live):
     run_scenario(live, restart_mid_day=False)
 
 
+@pytest.mark.parametrize("live", [False, True], ids=["in-process", "reader-process"], indirect=True)
 def test_a_runtime_restarted_mid_schedule_resumes_from_the_database_without_duplicates(live):
     restarted = run_scenario(live, restart_mid_day=True)
     restarted.stop()  # the fixture stops the first one

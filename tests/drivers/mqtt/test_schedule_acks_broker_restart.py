@@ -2,7 +2,8 @@
 between device acks, while GridRoom's ack listener (persistent MQTT 5 session) is down, and killed while
 devices hold acks they could not send; every ack reaches the execution log exactly once. A batch that
 storage refuses costs only the refused ack; the embedded (MQTT 3.1.1) broker still gets a listener; a burst
-larger than one network-loop read turn arrives whole.
+larger than one network-loop read turn arrives whole. Each runs with the listener's network side in this
+process and in its reader process; a reader process that dies is started again and loses no ack.
 Waits are on conditions, never sleeps."""
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from core.schedules.records import DeliveryState
 from core.schedules.service import ScheduleService
 from drivers.mqtt.codec import encode
 from drivers.mqtt.payloads import AckPayload
-from drivers.mqtt.schedule_publisher import READ_PACKETS_PER_TURN, AckListener, SchedulePublisher, schedule_payload
+from drivers.mqtt.ack_listener import AckListener
+from drivers.mqtt.broker_session import READ_PACKETS_PER_TURN
+from drivers.mqtt.schedule_publisher import SchedulePublisher, schedule_payload
 from drivers.mqtt.topics import TopicKind, topic_for
 from drivers.sim.fleet_sim import FleetSimulator
 from tests.drivers.mqtt.conftest import MosquittoProcess
@@ -43,6 +46,12 @@ def persistent_broker(tmp_path):
     broker.kill()
 
 
+@pytest.fixture(params=[False, True], ids=["in-process", "reader-process"])
+def reader_process(request) -> bool:
+    """Where the listener reads and decodes: on paho's thread here, or in its own process."""
+    return request.param
+
+
 def restart(broker: MosquittoProcess) -> None:
     """SIGTERM (Mosquitto writes its persistence file) and start again on the same port."""
     assert broker.proc is not None
@@ -51,7 +60,8 @@ def restart(broker: MosquittoProcess) -> None:
     broker.start()
 
 
-def test_no_ack_is_lost_across_a_broker_restart(persistent_broker, sqlite_services, clock, uid, tmp_path):
+def test_no_ack_is_lost_across_a_broker_restart(persistent_broker, sqlite_services, clock, uid, tmp_path,
+                                                reader_process):
     config = persistent_broker.config()
     svc = ScheduleService(sqlite_services.db, sqlite_services.audit, sqlite_services.authorizer, clock, limits_of)
     session = f"gridroom-acks-{uid}"
@@ -59,7 +69,7 @@ def test_no_ack_is_lost_across_a_broker_restart(persistent_broker, sqlite_servic
     sim = FleetSimulator(small_fleet(uid, mqtt_devices=3, modbus_devices=0), config, clock,
                          schedule_dir=str(tmp_path / "device-schedules"))
     publisher = SchedulePublisher(config)
-    listener = AckListener(config, svc.record_acks, session_id=session)
+    listener = AckListener(config, svc.record_acks, session_id=session, reader_process=reader_process)
     sim.start()
     publisher.start()
     listener.start()
@@ -90,7 +100,7 @@ def test_no_ack_is_lost_across_a_broker_restart(persistent_broker, sqlite_servic
         assert sim.schedule_client.wait_confirmed() and not sim.schedules.pending()  # ... confirmed to the devices
         restart(persistent_broker)  # ... and keeps them across its own restart
 
-        listener = AckListener(config, svc.record_acks, session_id=session)
+        listener = AckListener(config, svc.record_acks, session_id=session, reader_process=reader_process)
         listener.start()
         assert listener.wait_until(lambda: len(svc.execution_log()) == 6, 20)
 
@@ -112,7 +122,7 @@ def test_no_ack_is_lost_across_a_broker_restart(persistent_broker, sqlite_servic
         sim.stop()
 
 
-def test_a_batch_that_cannot_be_stored_is_retried_ack_by_ack(private_mosquitto, uid, clock):
+def test_a_batch_that_cannot_be_stored_is_retried_ack_by_ack(private_mosquitto, uid, clock, reader_process):
     """Storage refuses any batch holding one particular ack: the listener stores the others one by one and
     counts the one it could not store, instead of dropping the whole batch. (A private broker: on the shared
     one, other tests' acks would reach this listener too.)"""
@@ -125,7 +135,7 @@ def test_a_batch_that_cannot_be_stored_is_retried_ack_by_ack(private_mosquitto, 
             raise ValueError("storage refuses this ack")
         stored.extend((device_id, ack.entry) for device_id, ack in batch)
 
-    listener = AckListener(broker, storage)
+    listener = AckListener(broker, storage, reader_process=reader_process)
     listener.start()
     peer = broker.make_client(role="test-peer")
     peer.connect(broker.host, broker.port)
@@ -144,7 +154,7 @@ def test_a_batch_that_cannot_be_stored_is_retried_ack_by_ack(private_mosquitto, 
         listener.stop()
 
 
-def test_the_ack_listener_speaks_mqtt_3_to_the_embedded_broker(uid, clock):
+def test_the_ack_listener_speaks_mqtt_3_to_the_embedded_broker(uid, clock, reader_process):
     """The demo's embedded amqtt broker has no MQTT 5: configured so, the listener uses a 3.1.1 session."""
     from drivers.mqtt.broker_config import BrokerConfig
     from drivers.mqtt.embedded_broker import EmbeddedBroker
@@ -152,7 +162,7 @@ def test_the_ack_listener_speaks_mqtt_3_to_the_embedded_broker(uid, clock):
     embedded = EmbeddedBroker()
     config = BrokerConfig(host=embedded.host, port=embedded.start(), mqtt5=False)
     got = []
-    listener = AckListener(config, got.extend, session_id=f"gridroom-acks-{uid}")
+    listener = AckListener(config, got.extend, session_id=f"gridroom-acks-{uid}", reader_process=reader_process)
     peer = config.make_client(role="test-peer")
     try:
         listener.start()
@@ -171,12 +181,14 @@ def test_the_ack_listener_speaks_mqtt_3_to_the_embedded_broker(uid, clock):
         embedded.stop()
 
 
-def test_a_burst_larger_than_one_read_turn_reaches_the_handler_whole(private_mosquitto, uid, clock):
+def test_a_burst_larger_than_one_read_turn_reaches_the_handler_whole(private_mosquitto, uid, clock,
+                                                                     reader_process):
     """The listener reads up to READ_PACKETS_PER_TURN packets per network-loop turn: a burst of twice that
     and one more (the broker's confirmations owed for each) arrives complete, each ack once."""
     broker = private_mosquitto.config()
     got: list[str] = []
-    listener = AckListener(broker, lambda batch: got.extend(device_id for device_id, _ in batch))
+    listener = AckListener(broker, lambda batch: got.extend(device_id for device_id, _ in batch),
+                           reader_process=reader_process)
     listener.start()
     peer = broker.make_client(role="test-peer")
     peer.max_inflight_messages_set(0)
@@ -191,6 +203,70 @@ def test_a_burst_larger_than_one_read_turn_reaches_the_handler_whole(private_mos
             info.wait_for_publish(30)
         assert listener.wait_handled(len(devices), 30)
         assert sorted(got) == devices and listener.rejects == {}
+    finally:
+        peer.disconnect()
+        peer.loop_stop()
+        listener.stop()
+
+
+def test_bad_ack_payloads_are_counted_by_reason_and_spare_the_good_ones(private_mosquitto, uid, clock,
+                                                                         reader_process):
+    """Malformed JSON, another schema version and a schedule sent to the ack topic are counted by reason; the
+    good acks around them are all handled."""
+    broker = private_mosquitto.config()
+    got: list[str] = []
+    listener = AckListener(broker, lambda batch: got.extend(device_id for device_id, _ in batch),
+                           reader_process=reader_process)
+    listener.start()
+    peer = broker.make_client(role="test-peer")
+    peer.connect(broker.host, broker.port)
+    peer.loop_start()
+    at = clock.now()
+    good = encode(AckPayload(v=1, schedule_id="sch-1", version=1, entry=0, actual_rate_kw=1.0, started_at=at,
+                             ended_at=at, ok=True))
+    schedule = encode(schedule_payload("sch-1", 1, [ScheduleEntry(at, at + timedelta(minutes=5), Mode.CHARGE, 5.0)]))
+    sent = [(f"{uid}-a", good), (f"{uid}-x", b"{not json"), (f"{uid}-y", good.replace(b'"v":1', b'"v":7')),
+            (f"{uid}-z", schedule), (f"{uid}-b", good)]
+    try:
+        for device_id, payload in sent:
+            peer.publish(topic_for(device_id, TopicKind.ACK), payload, qos=1).wait_for_publish(5)
+        assert listener.wait_until(lambda: listener.handled == 2 and sum(listener.rejects.values()) == 3)
+        assert got == [f"{uid}-a", f"{uid}-b"]
+        assert listener.rejects == {"malformed json": 1, "unsupported schema version": 1, "invalid payload": 1}
+    finally:
+        peer.disconnect()
+        peer.loop_stop()
+        listener.stop()
+
+
+def test_a_reader_process_that_dies_is_started_again_and_loses_no_ack(private_mosquitto, uid, clock):
+    """The reader process is killed; acks sent while its replacement starts wait in the persistent session and
+    reach the handler, each once."""
+    broker = private_mosquitto.config()
+    got: list[str] = []
+    listener = AckListener(broker, lambda batch: got.extend(device_id for device_id, _ in batch),
+                           session_id=f"gridroom-acks-{uid}", reader_process=True)
+    listener.start()
+    peer = broker.make_client(role="test-peer")
+    peer.connect(broker.host, broker.port)
+    peer.loop_start()
+    at = clock.now()
+    ack = encode(AckPayload(v=1, schedule_id="sch-1", version=1, entry=0, actual_rate_kw=1.0, started_at=at,
+                            ended_at=at, ok=True))
+
+    def send(device_ids: list[str]) -> None:
+        for info in [peer.publish(topic_for(d, TopicKind.ACK), ack, qos=1) for d in device_ids]:
+            info.wait_for_publish(10)
+
+    try:
+        send([f"{uid}-before"])
+        assert listener.wait_handled(1)
+        listener._process.kill()
+        assert listener.wait_until(lambda: listener.reader_restarts == 1)
+        send([f"{uid}-while-down-{i}" for i in range(5)])  # while the new reader connects (or just after)
+        assert listener.wait_ready(30)
+        assert listener.wait_handled(6, 30)
+        assert sorted(got) == sorted([f"{uid}-before", *(f"{uid}-while-down-{i}" for i in range(5))])
     finally:
         peer.disconnect()
         peer.loop_stop()

@@ -15,7 +15,8 @@ from core.schedules.records import DeliveryState
 from core.schedules.service import ScheduleService
 from drivers.mqtt.codec import encode
 from drivers.mqtt.payloads import AckPayload
-from drivers.mqtt.schedule_publisher import AckListener, SchedulePublisher, schedule_payload
+from drivers.mqtt.ack_listener import AckListener
+from drivers.mqtt.schedule_publisher import SchedulePublisher, schedule_payload
 from drivers.mqtt.topics import TopicKind, topic_for
 from drivers.sim.faults import DeviceOffline
 from drivers.sim.fleet_sim import FleetSimulator
