@@ -20,8 +20,11 @@ Timed (wall clock; the device clocks are moved forward at once, so entry duratio
 - per-device latency = its receipt latency (from the first publish) + its ack latency (from the flush);
   p50/p95/max reported, and for receipts and acks separately.
 control_cpu_s is the CPU time of the control process (publisher, marking, listener, database) in those
-windows, and ack_handler_s the wall time spent checking and storing batches: on a shared 2-core machine
-their gap to the offline cost shows how much of the wall time is waiting for a core.
+windows (control_cpu_acks_s: in the ack phase alone), ack_reader_cpu_s that of the listener's reader process
+(--ack-reader process, the default and what `gridroom serve` runs; --ack-reader thread reads in the control
+process, as the desktop does), device_cpu_s that of each device process since it was ready and broker_cpu_s
+Mosquitto's (private broker only); ack_handler_s is the wall time spent checking and storing batches. On a
+shared 2-core machine these show who waits for a core.
 Lost = devices without a stored receipt or ack at the end (waits up to --timeout s); rejected and duplicate
 counts come from the schedule service. Preparing the N approved versions is not timed: they are inserted
 directly (validating and approving 10,000 drafts one by one is operator time, not distribution).
