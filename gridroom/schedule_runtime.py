@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
@@ -45,9 +44,7 @@ class ScheduleRuntime:
 
     def limits_of(self, device_id: str) -> DeviceLimits:
         spec = self.fleet.devices[device_id].spec
-        snap = self.fleet.live_state.snapshot()
-        row = snap.row(device_id)
-        soc = float(snap.soc_pct[row]) if row is not None else math.nan
+        soc = self.fleet.live_state.reading(device_id, "soc_pct")  # one value, not a copy of the fleet per member
         return device_limits(device_id, spec.capacity_kwh, spec.max_charge_kw, spec.max_discharge_kw, soc)
 
     def _on_schedule_event(self, event: object) -> None:

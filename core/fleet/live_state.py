@@ -234,6 +234,15 @@ class LiveState:
         """Row of a registered device, or None. Lock-free: rows never change once given."""
         return self._index.get(device_id)
 
+    def reading(self, device_id: str, column: str) -> float:
+        """One device's latest value of one column (NaN when it has none or is not registered): what a
+        per-device check needs without copying the fleet (snapshot)."""
+        row = self._index.get(device_id)
+        if row is None:
+            return math.nan
+        with self._lock:
+            return float(self._columns[column][row])
+
     def is_battery_system(self, system_id: str) -> bool:
         return system_id in self._battery_systems
 

@@ -56,7 +56,7 @@ from core.schedules.records import (
     record_of,
 )
 from core.schedules.tables import ScheduleAckRow, ScheduleDeliveryRow, ScheduleRow
-from core.schedules.validation import validate, validate_group
+from core.schedules.validation import limit_errors, validate, validate_group
 
 S = ScheduleState
 _LIVE = (S.APPROVED.value, S.DISTRIBUTED.value, S.ACKNOWLEDGED.value, S.FAILED.value)
@@ -139,6 +139,20 @@ class ScheduleService:
         if not members:
             raise InvalidSchedule(f"group {target.id} has no members; add devices to it first")
         return members
+
+    def limit_refusals(self, rec: ScheduleRecord, device_ids: Sequence[str]) -> dict[str, str]:
+        """device id -> why this version must not go to it: its entries break the device's limits as they are
+        now. A group may have gained members since its schedule was checked, and a device may have been re-rated;
+        neither is sent a rate it was never checked for."""
+        if self.limits_of is None:
+            return {}
+        refusals = {}
+        for device_id in device_ids:
+            issues = limit_errors(rec.entries, self.limits_of(device_id))
+            if issues:
+                more = f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""
+                refusals[device_id] = f"not sent: {issues[0]}{more}; checked when approved, not valid for it now"
+        return refusals
 
     def approve(self, actor: Principal, row_id: int) -> ScheduleRecord:
         """Approve a draft (APPROVE_SCHEDULE: operators and admins, not traders)."""

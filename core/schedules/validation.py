@@ -127,14 +127,10 @@ def validate(entries: Sequence[ScheduleEntry], limits: DeviceLimits, now: dateti
     if len(entries) > max_entries:
         errors.insert(0, Issue(None, Rule.MAX_ENTRIES,
                                f"the schedule has {len(entries)} entries; a device accepts at most {max_entries}"))
+    errors.extend(limit_errors(entries, limits))
     until = now + horizon
     for index, entry in enumerate(entries, start=1):
         label = describe_entry(index, entry)
-        if entry.mode in (Mode.DISCHARGE, Mode.CHARGE) and math.isfinite(entry.rate_kw) and entry.rate_kw > 0:
-            limit_kw = limits.limit_kw(Mode(entry.mode))
-            if entry.rate_kw > limit_kw:
-                errors.append(Issue(index, Rule.RATE_LIMIT, f"{label}: rate {format_kw(entry.rate_kw)} kW exceeds the "
-                                    f"{Mode(entry.mode)} limit {format_kw(limit_kw)} kW of {limits.device_id}"))
         if _utc_problem(entry.start) or _utc_problem(entry.end):
             continue
         if entry.end <= now:
@@ -152,6 +148,20 @@ def validate(entries: Sequence[ScheduleEntry], limits: DeviceLimits, now: dateti
         trajectory = simulate(entries, limits, now)
         warnings.extend(_soc_warnings(entries, limits, trajectory))
     return ValidationReport(limits.device_id, tuple(errors), tuple(warnings), trajectory)
+
+
+def limit_errors(entries: Sequence[ScheduleEntry], limits: DeviceLimits) -> tuple[Issue, ...]:
+    """The rule that depends on the device alone: each rate within its charge or discharge limit. Checked again
+    when a version is distributed, for members that joined a group (or limits that changed) after the check."""
+    issues = []
+    for index, entry in enumerate(entries, start=1):
+        if entry.mode in (Mode.DISCHARGE, Mode.CHARGE) and math.isfinite(entry.rate_kw) and entry.rate_kw > 0:
+            limit_kw = limits.limit_kw(Mode(entry.mode))
+            if entry.rate_kw > limit_kw:
+                issues.append(Issue(index, Rule.RATE_LIMIT, f"{describe_entry(index, entry)}: rate "
+                                    f"{format_kw(entry.rate_kw)} kW exceeds the {Mode(entry.mode)} limit "
+                                    f"{format_kw(limit_kw)} kW of {limits.device_id}"))
+    return tuple(issues)
 
 
 def validate_group(entries: Sequence[ScheduleEntry], limits_by_device: Mapping[str, DeviceLimits], now: datetime,

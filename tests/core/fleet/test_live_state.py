@@ -72,6 +72,18 @@ def test_snapshot_is_a_frozen_copy():
         snap.soc_pct[0] = 0.0
 
 
+def test_one_reading_of_one_device_without_a_snapshot():
+    state = LiveState()
+    state.register("a")
+    state.register("quiet")
+    state.apply_telemetry_batch([("a", {"soc_pct": 40.0})], seen_at=1.0)
+    assert state.reading("a", "soc_pct") == 40.0
+    assert math.isnan(state.reading("quiet", "soc_pct"))  # registered, nothing measured yet
+    assert math.isnan(state.reading("stranger", "soc_pct"))
+    with pytest.raises(KeyError):
+        state.reading("a", "soc")
+
+
 def test_availability_from_age_and_explicit_offline():
     state = LiveState()
     for name in ("fresh", "old", "ancient", "never", "willed"):

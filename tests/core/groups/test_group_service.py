@@ -1,6 +1,7 @@
 """DeviceGroupService and group schedules on SQLite and PostgreSQL: groups are created and changed by operators
 and admins only (audited, refusals too), a group schedule is validated on every member with failures listed per
-device, and distributing it delivers to every member (a member that cannot be reached fails alone)."""
+device, and distributing it delivers to every member (a member that cannot be reached fails alone; a member
+that joined after the check and whose limits the entries break is not sent to)."""
 
 from __future__ import annotations
 
@@ -193,3 +194,39 @@ def test_distributing_a_group_schedule_delivers_to_every_member(rig, services, c
     assert (status["bess-a"].version, status["bess-a"].target, status["bess-a"].delivery) == (1, "group north", DeliveryState.SENT)
     assert status["bess-b"].error == "broker refused"
     assert counts_by_state(list(status.values())) == {"sent": 2, "failed": 1}
+
+
+def test_a_member_that_joined_after_the_check_is_not_sent_rates_beyond_its_limits(rig, services, clock):
+    """The group is checked at the draft; bess-small joins after approval and cannot take 100 kW: it is not
+    sent the schedule and its delivery fails naming the rule, while the members it was checked for get it.
+    A group of nothing but such members sends nothing: the version stays approved, the delivery says why."""
+    people, groups, schedules = rig
+    groups.create(people["operator"], "north", ["bess-a", "bess-b"])
+    rec = schedules.approve(people["operator"], schedules.create_draft(
+        people["operator"], ScheduleTarget.group("north"), _entries(clock, 100.0)).id)
+    groups.add_members(people["operator"], "north", ["bess-small"])
+    sent_to = []
+
+    async def send(device_ids, version):
+        sent_to.extend(device_ids)
+        return {d: None for d in device_ids}
+
+    done = asyncio.run(distribute(schedules, people["operator"], rec.id, send))
+    assert sorted(sent_to) == ["bess-a", "bess-b"] and done.state is ScheduleState.DISTRIBUTED
+    states = {d.device_id: (d.state, d.error) for d in schedules.deliveries(rec.id)}
+    assert states["bess-a"] == states["bess-b"] == (DeliveryState.SENT, None)
+    state, error = states["bess-small"]
+    assert state is DeliveryState.FAILED
+    assert "not sent" in error and "rate 100 kW exceeds the charge limit 50 kW of bess-small" in error
+    assert "rate_within_limit" in error
+
+    groups.create(people["operator"], "small", ["bess-a"])
+    only_small = schedules.approve(people["operator"], schedules.create_draft(
+        people["operator"], ScheduleTarget.group("small"), _entries(clock, 100.0)).id)
+    groups.add_members(people["operator"], "small", ["bess-small"])
+    groups.remove_members(people["operator"], "small", ["bess-a"])
+    sent_to.clear()
+    unsent = asyncio.run(distribute(schedules, people["operator"], only_small.id, send))
+    assert sent_to == [] and unsent.state is ScheduleState.APPROVED
+    assert [(d.device_id, d.state) for d in schedules.deliveries(only_small.id)] == [
+        ("bess-small", DeliveryState.FAILED)]
