@@ -16,12 +16,12 @@ It stops when the parent sends ``"stop"`` or goes away.
 
 from __future__ import annotations
 
-import threading
 from multiprocessing.connection import Connection
 
 from drivers.mqtt.ack_decoder import AckDecoder
 from drivers.mqtt.broker_config import BrokerConfig
 from drivers.mqtt.broker_session import BrokerSession
+from drivers.mqtt.parent_link import locked_sender, wait_for_stop
 from drivers.mqtt.topics import TopicKind, fleet_filter
 
 ROLE = "gridroom-acks"
@@ -47,11 +47,7 @@ def ack_session(config: BrokerConfig, session_id: str | None, decoder: AckDecode
 def run_ack_reader(config: BrokerConfig, session_id: str | None, conn: Connection) -> None:
     """The reader process's main: runs until told to stop or its parent goes away."""
     decoder = AckDecoder()
-    send_lock = threading.Lock()  # the network thread sends batches, callbacks may come from the main thread
-
-    def send(message) -> None:
-        with send_lock:
-            conn.send(message)
+    send = locked_sender(conn)  # the network thread sends batches, callbacks may come from the main thread
 
     def after_read() -> None:
         items, rejects = decoder.take()
@@ -66,9 +62,5 @@ def run_ack_reader(config: BrokerConfig, session_id: str | None, conn: Connectio
 
     session = ack_session(config, session_id, decoder, after_read, on_ready)
     session.start(0.0, wait=False)
-    try:
-        while conn.recv() != "stop":
-            pass
-    except (EOFError, OSError):
-        pass  # the parent is gone: stop too
+    wait_for_stop(conn)
     session.stop()

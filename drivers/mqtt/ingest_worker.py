@@ -25,6 +25,7 @@ import numpy as np
 
 from drivers.mqtt.broker_config import BrokerConfig
 from drivers.mqtt.codec import PayloadRejected, RejectReason, decode_parsed
+from drivers.mqtt.parent_link import locked_sender, wait_for_stop
 from drivers.mqtt.topics import PREFIX, ParsedTopic, TopicCache, TopicError, TopicKind
 
 
@@ -91,11 +92,7 @@ def run_worker(config: BrokerConfig, conn: Connection, name: str, share_group: s
     topic_filter = shared_telemetry_filter(share_group)
     pending: deque[tuple[str, bytes]] = deque()
     wake = threading.Event()
-    send_lock = threading.Lock()  # paho's thread reports subscriptions, this thread sends batches
-
-    def send(message) -> None:
-        with send_lock:
-            conn.send(message)
+    send = locked_sender(conn)  # paho's thread reports subscriptions, this thread sends batches
 
     def on_connect(client, userdata, flags, reason_code, properties) -> None:
         if not reason_code.is_failure:
@@ -132,11 +129,7 @@ def run_worker(config: BrokerConfig, conn: Connection, name: str, share_group: s
     stop = threading.Event()
 
     def watch_parent() -> None:
-        try:
-            while conn.recv() != "stop":
-                pass
-        except (EOFError, OSError):
-            pass  # the parent is gone: stop too
+        wait_for_stop(conn)
         stop.set()
         wake.set()
 

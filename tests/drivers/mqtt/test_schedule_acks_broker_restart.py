@@ -9,6 +9,7 @@ Waits are on conditions, never sleeps."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from core.schedules.service import ScheduleService
 from drivers.mqtt.codec import encode
 from drivers.mqtt.payloads import AckPayload
 from drivers.mqtt.ack_listener import AckListener
+from drivers.mqtt.broker_config import BrokerConfig
 from drivers.mqtt.broker_session import READ_PACKETS_PER_TURN
 from drivers.mqtt.schedule_publisher import SchedulePublisher, schedule_payload
 from drivers.mqtt.topics import TopicKind, topic_for
@@ -50,6 +52,34 @@ def persistent_broker(tmp_path):
 def reader_process(request) -> bool:
     """Where the listener reads and decodes: on paho's thread here, or in its own process."""
     return request.param
+
+
+@contextmanager
+def listening(broker: BrokerConfig, handler, **options):
+    """A started AckListener and a peer client publishing as devices would; both stopped afterwards."""
+    listener = AckListener(broker, handler, **options)
+    listener.start()
+    peer = broker.make_client(role="test-peer")
+    peer.max_inflight_messages_set(0)
+    peer.connect(broker.host, broker.port)
+    peer.loop_start()
+    try:
+        yield listener, peer
+    finally:
+        peer.disconnect()
+        peer.loop_stop()
+        listener.stop()
+
+
+def entry_ack(at) -> bytes:
+    return encode(AckPayload(v=1, schedule_id="sch-1", version=1, entry=0, actual_rate_kw=1.0, started_at=at,
+                             ended_at=at, ok=True))
+
+
+def publish_acks(peer, payloads: list[tuple[str, bytes]]) -> None:
+    """(device_id, payload) on each device's ack topic, QoS 1, all confirmed by the broker."""
+    for info in [peer.publish(topic_for(d, TopicKind.ACK), payload, qos=1) for d, payload in payloads]:
+        info.wait_for_publish(30)
 
 
 def restart(broker: MosquittoProcess) -> None:
@@ -135,49 +165,26 @@ def test_a_batch_that_cannot_be_stored_is_retried_ack_by_ack(private_mosquitto, 
             raise ValueError("storage refuses this ack")
         stored.extend((device_id, ack.entry) for device_id, ack in batch)
 
-    listener = AckListener(broker, storage, reader_process=reader_process)
-    listener.start()
-    peer = broker.make_client(role="test-peer")
-    peer.connect(broker.host, broker.port)
-    peer.loop_start()
-    at = clock.now()
-    try:
-        for device_id in (f"{uid}-a", poison, f"{uid}-b"):
-            ack = AckPayload(v=1, schedule_id="sch-1", version=1, entry=0, actual_rate_kw=1.0, started_at=at,
-                             ended_at=at, ok=True)
-            peer.publish(topic_for(device_id, TopicKind.ACK), encode(ack), qos=1).wait_for_publish(5)
+    with listening(broker, storage, reader_process=reader_process) as (listener, peer):
+        publish_acks(peer, [(d, entry_ack(clock.now())) for d in (f"{uid}-a", poison, f"{uid}-b")])
         assert listener.wait_handled(3)
         assert sorted(stored) == [(f"{uid}-a", 0), (f"{uid}-b", 0)] and listener.failed == 1
-    finally:
-        peer.disconnect()
-        peer.loop_stop()
-        listener.stop()
 
 
 def test_the_ack_listener_speaks_mqtt_3_to_the_embedded_broker(uid, clock, reader_process):
     """The demo's embedded amqtt broker has no MQTT 5: configured so, the listener uses a 3.1.1 session."""
-    from drivers.mqtt.broker_config import BrokerConfig
     from drivers.mqtt.embedded_broker import EmbeddedBroker
 
     embedded = EmbeddedBroker()
     config = BrokerConfig(host=embedded.host, port=embedded.start(), mqtt5=False)
     got = []
-    listener = AckListener(config, got.extend, session_id=f"gridroom-acks-{uid}", reader_process=reader_process)
-    peer = config.make_client(role="test-peer")
     try:
-        listener.start()
-        peer.connect(config.host, config.port)
-        peer.loop_start()
-        at = clock.now()
-        ack = AckPayload(v=1, schedule_id="sch-1", version=1, entry=0, actual_rate_kw=1.0, started_at=at,
-                         ended_at=at, ok=True)
-        peer.publish(topic_for(f"{uid}-a", TopicKind.ACK), encode(ack), qos=1).wait_for_publish(5)
-        assert listener.wait_handled(1)
-        assert [(device_id, a.schedule_id) for device_id, a in got] == [(f"{uid}-a", "sch-1")]
+        with listening(config, got.extend, session_id=f"gridroom-acks-{uid}",
+                       reader_process=reader_process) as (listener, peer):
+            publish_acks(peer, [(f"{uid}-a", entry_ack(clock.now()))])
+            assert listener.wait_handled(1)
+            assert [(device_id, a.schedule_id) for device_id, a in got] == [(f"{uid}-a", "sch-1")]
     finally:
-        peer.disconnect()
-        peer.loop_stop()
-        listener.stop()
         embedded.stop()
 
 
@@ -187,26 +194,12 @@ def test_a_burst_larger_than_one_read_turn_reaches_the_handler_whole(private_mos
     and one more (the broker's confirmations owed for each) arrives complete, each ack once."""
     broker = private_mosquitto.config()
     got: list[str] = []
-    listener = AckListener(broker, lambda batch: got.extend(device_id for device_id, _ in batch),
-                           reader_process=reader_process)
-    listener.start()
-    peer = broker.make_client(role="test-peer")
-    peer.max_inflight_messages_set(0)
-    peer.connect(broker.host, broker.port)
-    peer.loop_start()
-    at = clock.now()
-    ack = encode(AckPayload(v=1, schedule_id="sch-1", version=1, entry=0, actual_rate_kw=1.0, started_at=at,
-                            ended_at=at, ok=True))
     devices = [f"{uid}-{i:05d}" for i in range(2 * READ_PACKETS_PER_TURN + 1)]
-    try:
-        for info in [peer.publish(topic_for(d, TopicKind.ACK), ack, qos=1) for d in devices]:
-            info.wait_for_publish(30)
+    with listening(broker, lambda batch: got.extend(device_id for device_id, _ in batch),
+                   reader_process=reader_process) as (listener, peer):
+        publish_acks(peer, [(d, entry_ack(clock.now())) for d in devices])
         assert listener.wait_handled(len(devices), 30)
         assert sorted(got) == devices and listener.rejects == {}
-    finally:
-        peer.disconnect()
-        peer.loop_stop()
-        listener.stop()
 
 
 def test_bad_ack_payloads_are_counted_by_reason_and_spare_the_good_ones(private_mosquitto, uid, clock,
@@ -215,28 +208,17 @@ def test_bad_ack_payloads_are_counted_by_reason_and_spare_the_good_ones(private_
     good acks around them are all handled."""
     broker = private_mosquitto.config()
     got: list[str] = []
-    listener = AckListener(broker, lambda batch: got.extend(device_id for device_id, _ in batch),
-                           reader_process=reader_process)
-    listener.start()
-    peer = broker.make_client(role="test-peer")
-    peer.connect(broker.host, broker.port)
-    peer.loop_start()
     at = clock.now()
-    good = encode(AckPayload(v=1, schedule_id="sch-1", version=1, entry=0, actual_rate_kw=1.0, started_at=at,
-                             ended_at=at, ok=True))
+    good = entry_ack(at)
     schedule = encode(schedule_payload("sch-1", 1, [ScheduleEntry(at, at + timedelta(minutes=5), Mode.CHARGE, 5.0)]))
     sent = [(f"{uid}-a", good), (f"{uid}-x", b"{not json"), (f"{uid}-y", good.replace(b'"v":1', b'"v":7')),
             (f"{uid}-z", schedule), (f"{uid}-b", good)]
-    try:
-        for device_id, payload in sent:
-            peer.publish(topic_for(device_id, TopicKind.ACK), payload, qos=1).wait_for_publish(5)
+    with listening(broker, lambda batch: got.extend(device_id for device_id, _ in batch),
+                   reader_process=reader_process) as (listener, peer):
+        publish_acks(peer, sent)
         assert listener.wait_until(lambda: listener.handled == 2 and sum(listener.rejects.values()) == 3)
         assert got == [f"{uid}-a", f"{uid}-b"]
         assert listener.rejects == {"malformed json": 1, "unsupported schema version": 1, "invalid payload": 1}
-    finally:
-        peer.disconnect()
-        peer.loop_stop()
-        listener.stop()
 
 
 def test_a_reader_process_that_dies_is_started_again_and_loses_no_ack(private_mosquitto, uid, clock):
@@ -244,30 +226,14 @@ def test_a_reader_process_that_dies_is_started_again_and_loses_no_ack(private_mo
     reach the handler, each once."""
     broker = private_mosquitto.config()
     got: list[str] = []
-    listener = AckListener(broker, lambda batch: got.extend(device_id for device_id, _ in batch),
-                           session_id=f"gridroom-acks-{uid}", reader_process=True)
-    listener.start()
-    peer = broker.make_client(role="test-peer")
-    peer.connect(broker.host, broker.port)
-    peer.loop_start()
-    at = clock.now()
-    ack = encode(AckPayload(v=1, schedule_id="sch-1", version=1, entry=0, actual_rate_kw=1.0, started_at=at,
-                            ended_at=at, ok=True))
-
-    def send(device_ids: list[str]) -> None:
-        for info in [peer.publish(topic_for(d, TopicKind.ACK), ack, qos=1) for d in device_ids]:
-            info.wait_for_publish(10)
-
-    try:
-        send([f"{uid}-before"])
+    with listening(broker, lambda batch: got.extend(device_id for device_id, _ in batch),
+                   session_id=f"gridroom-acks-{uid}", reader_process=True) as (listener, peer):
+        publish_acks(peer, [(f"{uid}-before", entry_ack(clock.now()))])
         assert listener.wait_handled(1)
         listener._process.kill()
         assert listener.wait_until(lambda: listener.reader_restarts == 1)
-        send([f"{uid}-while-down-{i}" for i in range(5)])  # while the new reader connects (or just after)
+        # While the new reader connects (or just after): kept by the session either way.
+        publish_acks(peer, [(f"{uid}-while-down-{i}", entry_ack(clock.now())) for i in range(5)])
         assert listener.wait_ready(30)
         assert listener.wait_handled(6, 30)
         assert sorted(got) == sorted([f"{uid}-before", *(f"{uid}-while-down-{i}" for i in range(5))])
-    finally:
-        peer.disconnect()
-        peer.loop_stop()
-        listener.stop()
