@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 AckHandler = Callable[[list[DeviceAck]], object]
 MAX_BATCH = 5000  # a batch is one transaction: bigger batches amortise its fixed cost (commit, audit head)
+# A dead reader process is started again at once; one that dies again before it connected waits 0.5 s, then
+# twice as long each time, up to 30 s.
+RESTART_DELAY_S = (0.5, 30.0)
 
 
 class AckListener:
@@ -50,6 +53,7 @@ class AckListener:
         self.receipts = 0
         self.failed = 0  # acks the handler refused even alone (logged)
         self.reader_restarts = 0
+        self.last_error: str | None = None  # why the reader process last could not run
         self.ready = threading.Event()
         self._cond = threading.Condition()
         self._queue: queue.Queue = queue.Queue()
@@ -84,7 +88,7 @@ class AckListener:
         self._stopping.set()
         if self._session is not None:
             self._session.stop()
-        else:
+        elif self._process is not None:
             try:
                 self._conn.send("stop")
             except OSError:
@@ -109,6 +113,8 @@ class AckListener:
     def _spawn(self) -> None:
         # spawn, not fork: this process runs paho, Qt and asyncio threads that a fork would copy mid-flight.
         mp = multiprocessing.get_context("spawn")
+        if self._conn is not None:
+            self._conn.close()  # the dead reader's end
         self._conn, child = mp.Pipe()
         self._process = mp.Process(target=run_ack_reader, args=(self._config, self._session_id, child),
                                    name="gridroom-ack-reader", daemon=True)
@@ -116,6 +122,7 @@ class AckListener:
         child.close()
 
     def _receive(self) -> None:
+        delay = 0.0
         while True:
             try:
                 message = self._conn.recv()
@@ -123,9 +130,14 @@ class AckListener:
                 self._set_ready(False)
                 if self._stopping.is_set():
                     return
-                # The session (persistent with a session_id) keeps what the dead reader had not confirmed.
-                log.error("the ack reader process ended (exit code %s); starting it again", self._process.exitcode)
+                # The session (persistent with a session_id) keeps what the dead reader had not confirmed. A reader
+                # that cannot even start (a missing certificate file) is retried at a growing interval.
                 self._process.join(self.timeout_s)
+                log.error("the ack reader process ended (exit code %s); starting it again in %.1f s",
+                          self._process.exitcode, delay)
+                if self._stopping.wait(delay):
+                    return
+                delay = min(max(delay * 2, RESTART_DELAY_S[0]), RESTART_DELAY_S[1])
                 self._spawn()
                 with self._cond:
                     self.reader_restarts += 1
@@ -133,8 +145,13 @@ class AckListener:
                 continue
             if message[0] == "batch":
                 self._accept(message[1], message[2])
+            elif message[0] == "error":
+                self.last_error = message[1]
+                log.error("the ack reader process cannot run: %s", message[1])
             elif message[0] == "ready":
                 self._set_ready(message[1])
+                if message[1]:
+                    delay = 0.0
 
     # -- batches --------------------------------------------------------------------------------
     def _set_ready(self, up: bool) -> None:

@@ -7,6 +7,7 @@ was a quarter of its CPU. Here it runs on another core.
 
 The process holds the MQTT session (persistent with a session_id) and sends its parent, over a duplex Pipe:
 - ``("ready", bool)`` when the subscription is confirmed (True) or the connection is lost (False);
+- ``("error", text)`` when it cannot run at all (it ends after this);
 - ``("batch", items, rejects)`` after each network turn that read something: the decoded
   (device_id, ScheduleAck | ScheduleReceipt) in arrival order and a Counter of rejects by reason. It is sent
   before that turn's confirmations (PUBACKs) go to the broker, as an in-process listener queues its acks
@@ -60,7 +61,11 @@ def run_ack_reader(config: BrokerConfig, session_id: str | None, conn: Connectio
         except OSError:
             pass  # the parent is gone; the main loop notices
 
-    session = ack_session(config, session_id, decoder, after_read, on_ready)
-    session.start(0.0, wait=False)
+    try:
+        session = ack_session(config, session_id, decoder, after_read, on_ready)
+        session.start(0.0, wait=False)
+    except Exception as exc:  # e.g. a certificate file that is not there: say so, and end
+        send(("error", f"{type(exc).__name__}: {exc}"))
+        return
     wait_for_stop(conn)
     session.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import ssl
 import uuid
 from dataclasses import dataclass, field
@@ -64,6 +65,11 @@ class BrokerConfig:
         if self.username is not None:
             client.username_pw_set(self.username, self.password)
         if self.uses_tls:
+            for what, path in (("CA certificate", self.ca_path), ("client certificate", self.cert_path),
+                               ("client key", self.key_path)):
+                if path is not None and not os.path.isfile(path):
+                    # ssl's own error names no file ("[Errno 2] No such file or directory").
+                    raise FileNotFoundError(f"the MQTT {what} file {path} does not exist")
             client.tls_set(
                 ca_certs=self.ca_path,
                 certfile=self.cert_path,

@@ -68,6 +68,7 @@ def _serve(services, runtime, fleet, stop_signals: StopSignals) -> int:
     with services.db.session() as s:
         services.audit.append(s, SYSTEM, "runtime.start", "serve")
     print(f"gridroom serve: runtime running with {len(fleet.devices)} devices; stop with Ctrl+C or SIGTERM", flush=True)
+    _report_acks(fleet)
     name = stop_signals.wait()
     print(f"gridroom serve: {name} received, stopping", flush=True)
     runtime.stop()
@@ -75,3 +76,20 @@ def _serve(services, runtime, fleet, stop_signals: StopSignals) -> int:
         services.audit.append(s, SYSTEM, "runtime.stop", "serve", detail={"signal": name})
     print("gridroom serve: stopped cleanly", flush=True)
     return 0
+
+
+ACK_READY_WAIT_S = 10.0
+
+
+def _report_acks(fleet) -> None:
+    """Say whether schedule acks are being received: the operator starting a site server sees at once when the
+    broker is not reachable (the listener keeps trying in the background)."""
+    acks = fleet.schedules.acks
+    if acks is None:
+        return
+    where = "in a reader process" if acks.reader_process else "in this process"
+    if acks.wait_ready(ACK_READY_WAIT_S):
+        print(f"gridroom serve: schedule acks: listening ({where})", flush=True)
+    else:
+        print(f"gridroom serve: schedule acks: broker not reachable within {ACK_READY_WAIT_S:g} s; "
+              "listening once it is", flush=True)

@@ -119,6 +119,66 @@ def test_serve_runs_until_sigterm_and_shuts_down_cleanly(demo_db):
     assert r.returncode == 0
 
 
+def test_serve_reads_acks_in_a_reader_process_and_stores_what_its_session_kept(demo_db, tmp_path):
+    """`python -m gridroom serve --broker` against the real Mosquitto: an ack that a device sent (mosquitto_pub)
+    while serve was down waits in serve's persistent session; serve's reader process picks it up on start and the
+    runtime checks it (an unknown schedule: rejected, audited with the reason) before a clean SIGTERM stop."""
+    import json
+    import shutil
+    import socket
+    import uuid
+
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    from drivers.mqtt.broker_config import BrokerConfig
+    from tests.support.services import require_mosquitto
+
+    host, port = require_mosquitto()
+    if shutil.which("mosquitto_pub") is None:
+        pytest.fail("mosquitto_pub (mosquitto-clients) is needed: ./scripts/setup.sh --services installs it")
+    broker = BrokerConfig(host=host, port=port)
+    session = f"gridroom-serve-{socket.gethostname()}"  # the session serve resumes
+    uid = uuid.uuid4().hex[:8]
+
+    def session_client(expiry_s: int):
+        client = broker.make_client(session, role="test", mqtt5=True)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = expiry_s
+        client.connect(host, port, clean_start=True, properties=props)
+        return client
+
+    opened = session_client(300)  # as if serve had run before: its session holds the ack subscription
+    opened.loop_start()
+    assert opened.subscribe("gridroom/v1/+/ack", qos=1)[0] == 0
+    opened.disconnect()
+    opened.loop_stop()
+    device = f"{uid}-gone"
+    ack = {"v": 1, "schedule_id": f"sch-{uid}", "version": 3, "entry": 0, "actual_rate_kw": 5.0,
+           "started_at": "2026-01-01T10:00:00Z", "ended_at": "2026-01-01T10:15:00Z", "ok": True}
+    subprocess.run(["mosquitto_pub", "-h", host, "-p", str(port), "-q", "1", "-t", f"gridroom/v1/{device}/ack",
+                    "-m", json.dumps(ack)], check=True, timeout=30)
+    proc = subprocess.Popen([sys.executable, "-m", "gridroom", "--database", demo_db, "serve", "--broker",
+                             f"{host}:{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "runtime running" in proc.stdout.readline()
+        assert proc.stdout.readline().strip() == "gridroom serve: schedule acks: listening (in a reader process)"
+        proc.send_signal(signal.SIGTERM)  # what the reader read is stored before the runtime stops
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        session_client(0).disconnect()  # end the session
+    assert proc.returncode == 0, err
+    export = tmp_path / "acks.json"
+    r = run(["--database", demo_db, "audit", "export", "--format", "json", "--out", str(export), "--action",
+             "schedule.acks", "--admin", ADMIN.username, "--password-stdin"], ADMIN.password + "\n")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(export.read_text())["entries"]
+    rejected = [item for row in rows for item in row["detail"]["rejected_items"]]
+    assert {"device_id": device, "schedule_id": f"sch-{uid}", "version": 3, "entry": 0,
+            "reason": "unknown schedule version"} in rejected
+
+
 def test_audit_report_pdf_headless(demo_db, tmp_path):
     out = tmp_path / "audit.pdf"
     r = run(["--database", demo_db, "report", "audit", "--out", str(out), "--zone", "Europe/Brussels",

@@ -305,3 +305,16 @@ def test_gridroom_ingest_over_tls_with_the_control_certificate(broker, pki, tmp_
     snap = state.snapshot()
     assert snap.availability[snap.row("dev-a")] == AvailabilityCode.ONLINE
     assert ingest.counters.snapshot().rejected == 0
+
+
+def test_a_missing_certificate_file_is_named_when_a_client_is_built(pki, tmp_path):
+    """ssl's own error names no file; the broker settings say which one is missing."""
+    from drivers.mqtt.broker_config import BrokerConfig
+
+    for settings, missing in (
+        (dict(ca_path=str(tmp_path / "nope-ca.pem")), "CA certificate file"),
+        (dict(ca_path=str(pki.cert_path), cert_path=str(tmp_path / "nope.crt"), key_path=str(tmp_path / "nope.key")),
+         "client certificate file"),
+    ):
+        with pytest.raises(FileNotFoundError, match=f"the MQTT {missing} .*nope.* does not exist"):
+            BrokerConfig(**settings).make_client(role="test")

@@ -237,3 +237,18 @@ def test_a_reader_process_that_dies_is_started_again_and_loses_no_ack(private_mo
         assert listener.wait_ready(30)
         assert listener.wait_handled(6, 30)
         assert sorted(got) == sorted([f"{uid}-before", *(f"{uid}-while-down-{i}" for i in range(5))])
+
+
+def test_a_reader_process_that_cannot_run_says_why_and_is_retried_at_growing_intervals(tmp_path):
+    """A certificate file that is not there: the reader process reports the error and ends, the listener logs it
+    and starts it again (at once, then after a delay), and stop() does not wait out the delay."""
+    broker = BrokerConfig(host="127.0.0.1", port=1, ca_path=str(tmp_path / "missing-ca.pem"))
+    listener = AckListener(broker, lambda batch: None, reader_process=True)
+    listener.start(wait=False)
+    try:
+        assert listener.wait_until(lambda: listener.reader_restarts >= 2, 30)
+        assert "missing-ca.pem" in (listener.last_error or "")
+        assert not listener.ready.is_set()
+    finally:
+        listener.stop()
+    assert not listener._process.is_alive()
