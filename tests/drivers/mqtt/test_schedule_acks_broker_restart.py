@@ -9,6 +9,8 @@ Waits are on conditions, never sleeps."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -230,7 +232,7 @@ def test_a_reader_process_that_dies_is_started_again_and_loses_no_ack(private_mo
                    session_id=f"gridroom-acks-{uid}", reader_process=True) as (listener, peer):
         publish_acks(peer, [(f"{uid}-before", entry_ack(clock.now()))])
         assert listener.wait_handled(1)
-        listener._process.kill()
+        os.kill(listener.reader_pid, signal.SIGKILL)
         assert listener.wait_until(lambda: listener.reader_restarts == 1)
         # While the new reader connects (or just after): kept by the session either way.
         publish_acks(peer, [(f"{uid}-while-down-{i}", entry_ack(clock.now())) for i in range(5)])
