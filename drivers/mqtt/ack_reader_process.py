@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from drivers.mqtt.ack_decoder import AckDecoder
 from drivers.mqtt.broker_config import BrokerConfig
 from drivers.mqtt.broker_session import BrokerSession
-from drivers.mqtt.parent_link import locked_sender, wait_for_stop
+from drivers.mqtt.parent_link import leave_interrupts_to_the_parent, locked_sender, wait_for_stop
 from drivers.mqtt.topics import TopicKind, fleet_filter
 
 ROLE = "gridroom-acks"
@@ -47,6 +47,7 @@ def ack_session(config: BrokerConfig, session_id: str | None, decoder: AckDecode
 
 def run_ack_reader(config: BrokerConfig, session_id: str | None, conn: Connection) -> None:
     """The reader process's main: runs until told to stop or its parent goes away."""
+    leave_interrupts_to_the_parent()
     decoder = AckDecoder()
     send = locked_sender(conn)  # the network thread sends batches, callbacks may come from the main thread
 

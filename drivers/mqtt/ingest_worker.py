@@ -25,7 +25,7 @@ import numpy as np
 
 from drivers.mqtt.broker_config import BrokerConfig
 from drivers.mqtt.codec import PayloadRejected, RejectReason, decode_parsed
-from drivers.mqtt.parent_link import locked_sender, wait_for_stop
+from drivers.mqtt.parent_link import leave_interrupts_to_the_parent, locked_sender, wait_for_stop
 from drivers.mqtt.topics import PREFIX, ParsedTopic, TopicCache, TopicError, TopicKind
 
 
@@ -89,6 +89,7 @@ class TelemetryDecoder:
 def run_worker(config: BrokerConfig, conn: Connection, name: str, share_group: str, flush_interval_s: float = 0.05,
                max_batch: int = 2000) -> None:
     """The worker process's main: runs until told to stop or its parent goes away."""
+    leave_interrupts_to_the_parent()
     topic_filter = shared_telemetry_filter(share_group)
     pending: deque[tuple[str, bytes]] = deque()
     wake = threading.Event()

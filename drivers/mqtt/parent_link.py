@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -25,3 +26,9 @@ def wait_for_stop(conn: Connection) -> None:
             pass
     except (EOFError, OSError):
         pass  # the parent is gone: stop too
+
+
+def leave_interrupts_to_the_parent() -> None:
+    """Ctrl+C in a terminal interrupts the whole process group; the parent decides when its workers stop (it
+    sends "stop"), so a worker ignores SIGINT instead of dying mid-batch with a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -122,7 +122,7 @@ def test_serve_runs_until_sigterm_and_shuts_down_cleanly(demo_db):
 def test_serve_reads_acks_in_a_reader_process_and_stores_what_its_session_kept(demo_db, tmp_path):
     """`python -m gridroom serve --broker` against the real Mosquitto: an ack that a device sent (mosquitto_pub)
     while serve was down waits in serve's persistent session; serve's reader process picks it up on start and the
-    runtime checks it (an unknown schedule: rejected, audited with the reason) before a clean SIGTERM stop."""
+    runtime checks it (an unknown schedule: rejected, audited with the reason) before a clean Ctrl+C stop."""
     import json
     import shutil
     import socket
@@ -159,16 +159,20 @@ def test_serve_reads_acks_in_a_reader_process_and_stores_what_its_session_kept(d
     subprocess.run(["mosquitto_pub", "-h", host, "-p", str(port), "-q", "1", "-t", f"gridroom/v1/{device}/ack",
                     "-m", json.dumps(ack)], check=True, timeout=30)
     proc = subprocess.Popen([sys.executable, "-m", "gridroom", "--database", demo_db, "serve", "--broker",
-                             f"{host}:{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             f"{host}:{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
         assert "runtime running" in proc.stdout.readline()
         assert proc.stdout.readline().strip() == "gridroom serve: schedule acks: listening (in a reader process)"
-        proc.send_signal(signal.SIGTERM)  # what the reader read is stored before the runtime stops
+        # Ctrl+C in a terminal: SIGINT to the whole process group, the reader process too. What the reader read
+        # is stored before the runtime stops, and the reader leaves stopping to serve (no traceback).
+        os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
         session_client(0).disconnect()  # end the session
     assert proc.returncode == 0, err
+    assert "SIGINT received" in out and "stopped cleanly" in out and "Traceback" not in err, err
     export = tmp_path / "acks.json"
     r = run(["--database", demo_db, "audit", "export", "--format", "json", "--out", str(export), "--action",
              "schedule.acks", "--admin", ADMIN.username, "--password-stdin"], ADMIN.password + "\n")
