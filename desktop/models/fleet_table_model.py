@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
 from core.fleet.live_state import AvailabilityCode, LiveSnapshot
 from desktop.models.device_directory import DeviceMeta

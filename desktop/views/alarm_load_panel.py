@@ -21,6 +21,7 @@ from desktop.summary import local_time
 from desktop.tasks import UiTasks
 from desktop.theme import Abnormal, abnormal
 from desktop.widgets.message_area import MessageArea
+from desktop.widgets.record_table import record_table
 
 PERIODS = (("Last hour", 1), ("Last 24 hours", 24), ("Last 7 days", 24 * 7), ("Last 30 days", 24 * 30))
 # EEMUA 191: an average of 1 alarm per 10 min is "very likely acceptable", 2 "manageable".
@@ -61,7 +62,6 @@ class AlarmLoadPanel(QWidget):
                  now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from desktop.views.alarms_view import _table
 
         self.runtime, self.principal, self.now = runtime, principal, now
         self.tasks = UiTasks(lambda exc: self.message.show_error(f"Unexpected error: {exc}"))
@@ -95,7 +95,7 @@ class AlarmLoadPanel(QWidget):
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
         self.bad_actors = BadActorsModel(self)
-        self.table = _table(self.bad_actors)
+        self.table = record_table(self.bad_actors)
         self.message = MessageArea()
         title = QLabel("Top 10 bad actors (most activations in the period)")
         bold = title.font()

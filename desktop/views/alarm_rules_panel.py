@@ -19,6 +19,7 @@ from desktop.models.record_table_model import RecordTableModel
 from desktop.tasks import UiTasks, run_dialog
 from desktop.theme import Abnormal, abnormal, qcolor
 from desktop.widgets.message_area import MessageArea
+from desktop.widgets.record_table import record_table
 
 PRIORITY_COLOUR = {"critical": Abnormal.CRITICAL, "warning": Abnormal.WARNING, "info": Abnormal.INFO}
 
@@ -55,12 +56,11 @@ class AlarmRulesModel(RecordTableModel[AlarmRule]):
 class AlarmRulesPanel(QWidget):
     def __init__(self, runtime: Runtime, principal: Principal, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from desktop.views.alarms_view import _table  # one table style for every alarm tab
 
         self.runtime, self.principal = runtime, principal
         self.tasks = UiTasks(lambda exc: self.message.show_error(f"Unexpected error: {exc}"))
         self.model = AlarmRulesModel(self)
-        self.table = _table(self.model)
+        self.table = record_table(self.model)
         self.table.doubleClicked.connect(lambda _i: self.tasks.start(self.edit_selected()))
         self.edit_button = QPushButton("Edit rule…")
         self.edit_button.clicked.connect(lambda: self.tasks.start(self.edit_selected()))

@@ -12,8 +12,7 @@ from typing import Callable, Sequence
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableView,
-    QTabWidget, QVBoxLayout, QWidget,
+    QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from core.alarms.messages import (
@@ -31,21 +30,9 @@ from desktop.dialogs.alarm_dialogs import CommentDialog, OutOfServiceDialog, She
 from desktop.tasks import UiTasks, run_dialog
 from desktop.views.alarms_model import UNACKED, AlarmHistoryModel, AlarmListFilter, AlarmsTableModel, device_of
 from desktop.widgets.message_area import MessageArea
+from desktop.widgets.record_table import record_table
 
 TIME_RANGES = (("Any time", None), ("Last hour", 1), ("Last 24 h", 24), ("Last 7 days", 24 * 7))
-
-
-def _table(model) -> QTableView:
-    table = QTableView()
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setAlternatingRowColors(True)
-    table.verticalHeader().hide()
-    table.verticalHeader().setDefaultSectionSize(24)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-    return table
 
 
 class AlarmsView(QWidget):
@@ -100,7 +87,7 @@ class AlarmsView(QWidget):
         self.ack_button.clicked.connect(lambda: self.tasks.start(self.acknowledge_selected()))
         self.shelve_button.clicked.connect(lambda: self.tasks.start(self.shelve_interactive()))
         self.comment_button.clicked.connect(lambda: self.tasks.start(self.comment_interactive()))
-        self.table = _table(self.model)
+        self.table = record_table(self.model)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.count_label = QLabel()
@@ -128,7 +115,7 @@ class AlarmsView(QWidget):
         self.search.returnPressed.connect(lambda: self.tasks.start(self.load_history()))
         search_button = QPushButton("Search")
         search_button.clicked.connect(lambda: self.tasks.start(self.load_history()))
-        self.history_table = _table(self.history_model)
+        self.history_table = record_table(self.history_model)
         history = QWidget()
         history_layout = QVBoxLayout(history)
         search_row = QHBoxLayout()

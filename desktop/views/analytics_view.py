@@ -15,8 +15,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QDate, QDateTime, Qt, QTime, QTimeZone
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDateEdit, QDateTimeEdit, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-    QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
+    QComboBox, QDateEdit, QDateTimeEdit, QFileDialog, QHBoxLayout, QLabel,
+    QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from core.analytics import AnalyticsRequest, AnalyticsService, FleetAnalytics, Period
@@ -29,6 +29,7 @@ from desktop.tasks import UiTasks, call_core, run_dialog
 from desktop.theme import BORDER, PANEL, TEXT_MUTED, Abnormal, abnormal
 from desktop.views.analytics_models import AnomaliesModel, DeviceTotalsModel, SummaryStatisticsModel
 from desktop.widgets.message_area import MessageArea
+from desktop.widgets.record_table import record_table
 from reports.loaders import ReportRequest, export_report
 
 PERIOD_KINDS = (("Day", "day"), ("Week", "week"), ("Month", "month"), ("Custom", "custom"))
@@ -62,20 +63,6 @@ def _chart(title: str) -> pg.PlotWidget:
     item.setMouseEnabled(x=True, y=False)
     plot.setMinimumHeight(200)
     return plot
-
-
-def _table(model) -> QTableView:
-    table = QTableView()
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setAlternatingRowColors(True)
-    table.verticalHeader().hide()
-    table.verticalHeader().setDefaultSectionSize(24)
-    table.setWordWrap(False)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-    return table
 
 
 def _day_start_s(day: date, zone: str) -> float:
@@ -123,9 +110,9 @@ class AnalyticsView(QWidget):
         self.devices_model = DeviceTotalsModel(self)
         self.anomalies_model = AnomaliesModel(self)
         self.tabs = QTabWidget()
-        self.tabs.addTab(_table(self.summary_model), "Summary statistics")
-        self.tabs.addTab(_table(self.devices_model), "Devices")
-        self.tabs.addTab(_table(self.anomalies_model), "Anomalies")
+        self.tabs.addTab(record_table(self.summary_model), "Summary statistics")
+        self.tabs.addTab(record_table(self.devices_model), "Devices")
+        self.tabs.addTab(record_table(self.anomalies_model), "Anomalies")
         self.message = MessageArea()
         self.notes_label = QLabel()
         self.notes_label.setObjectName("muted")

@@ -18,6 +18,7 @@ from desktop.summary import local_time
 from desktop.tasks import UiTasks
 from desktop.theme import Abnormal, abnormal, qcolor
 from desktop.widgets.message_area import MessageArea
+from desktop.widgets.record_table import record_table
 
 
 class DeliveryLogModel(RecordTableModel[DeliveryLogEntry]):
@@ -42,12 +43,11 @@ class NotificationLogPanel(QWidget):
 
     def __init__(self, runtime: Runtime, principal: Principal, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from desktop.views.alarms_view import _table
 
         self.runtime, self.principal = runtime, principal
         self.tasks = UiTasks(lambda exc: self.message.show_error(f"Unexpected error: {exc}"))
         self.model = DeliveryLogModel(self)
-        self.table = _table(self.model)
+        self.table = record_table(self.model)
         self.failures_only = QCheckBox("Failures only")
         self.failures_only.toggled.connect(lambda _on: self.tasks.start(self.refresh()))
         refresh = QPushButton("Refresh")

@@ -26,13 +26,15 @@ from core.notifications.tables import NotificationChannelRow
 from core.runtime.runtime import Runtime
 from desktop.dialogs.alarm_dialogs import OutOfServiceDialog
 from desktop.dialogs.notification_dialogs import ChannelSettingsDialog, NotificationPreferencesDialog
-from desktop.main_window import MainWindow
 from desktop.theme import apply_theme
 from gridroom.alarm_runtime import AlarmRuntimeService
 from gridroom.notification_runtime import NotificationRuntimeService
 from tests.desktop.conftest import make_user
 from tests.desktop.test_e2e_screenshots import SCREENSHOTS
+from tests.desktop.alarms_window import open_alarms_window
 from tests.support.qt_wait import until
+
+QUIET_PUMP = {"pump_interval_ms": 60_000}  # the tests drive the runtime themselves
 
 pytestmark = pytest.mark.asyncio
 
@@ -62,21 +64,11 @@ def alarm_stack(sqlite_services, clock, memory_keyring):
     runtime.stop()
 
 
-async def _window(qtbot, services, principal, runtime, settings) -> MainWindow:
-    window = MainWindow(services, runtime, principal, settings=settings, pump_interval_ms=60_000)
-    qtbot.addWidget(window)
-    window.resize(1440, 900)
-    window.show()
-    window.show_view("alarms")
-    await window.idle()
-    return window
-
-
 async def test_operator_unshelves_and_takes_a_device_out_of_service_and_back(
         qtbot, sqlite_services, operator, alarm_stack, layout_settings, clock):
     runtime, alarms, _ = alarm_stack
     alarms.alarms.shelve(operator, "command_failed:bess-9", "radio work", clock.now() + timedelta(hours=4))
-    window = await _window(qtbot, sqlite_services, operator, runtime, layout_settings)
+    window = await open_alarms_window(qtbot, sqlite_services, operator, runtime, layout_settings, **QUIET_PUMP)
     view = window.views["alarms"]
     view.select_ids(["command_failed:bess-9"])
     assert view.unshelve_button.isEnabled() and not view.shelve_button.isEnabled()
@@ -110,7 +102,7 @@ async def test_operator_unshelves_and_takes_a_device_out_of_service_and_back(
 
 async def test_operator_has_no_rule_editor(qtbot, sqlite_services, operator, alarm_stack, layout_settings):
     runtime, _, _ = alarm_stack
-    window = await _window(qtbot, sqlite_services, operator, runtime, layout_settings)
+    window = await open_alarms_window(qtbot, sqlite_services, operator, runtime, layout_settings, **QUIET_PUMP)
     view = window.views["alarms"]
     assert view.rules_panel is None
     assert [view.tabs.tabText(i) for i in range(view.tabs.count())] == ["Active", "History", "Alarm load",
@@ -123,7 +115,7 @@ async def test_rule_edit_refused_with_the_reason_then_saved_and_audited_screensh
         qtbot, qapp, sqlite_services, admin, alarm_stack, layout_settings):
     apply_theme(qapp)
     runtime, alarms, _ = alarm_stack
-    window = await _window(qtbot, sqlite_services, admin, runtime, layout_settings)
+    window = await open_alarms_window(qtbot, sqlite_services, admin, runtime, layout_settings, **QUIET_PUMP)
     view = window.views["alarms"]
     view.show_tab(view.rules_panel)
     panel = view.rules_panel
@@ -171,7 +163,7 @@ async def test_alarm_load_panel_shows_the_eemua_figures_screenshot(
     for i in range(14):  # a flood: with the 4 from the fixture, 18 new alarms within five minutes
         clock.advance(20)
         alarms.alarms.receive(CommandFailed(f"bess-{20 + i}", f"c{i}", "rejected", clock.now()))
-    window = await _window(qtbot, sqlite_services, admin, runtime, layout_settings)
+    window = await open_alarms_window(qtbot, sqlite_services, admin, runtime, layout_settings, **QUIET_PUMP)
     view = window.views["alarms"]
     view.show_tab(view.load_panel)
     await view.tasks.idle()
@@ -194,7 +186,7 @@ async def test_alarm_load_panel_shows_the_eemua_figures_screenshot(
 async def test_preferences_dialog_refuses_a_bad_address_then_saves_and_the_sound_follows_the_toggle(
         qtbot, sqlite_services, operator, alarm_stack, layout_settings, clock):
     runtime, alarms, _ = alarm_stack
-    window = await _window(qtbot, sqlite_services, operator, runtime, layout_settings)
+    window = await open_alarms_window(qtbot, sqlite_services, operator, runtime, layout_settings, **QUIET_PUMP)
     window.registry.action("notifications.preferences").trigger()
     await until(lambda: window.findChild(NotificationPreferencesDialog) is not None)
     dialog = window.findChild(NotificationPreferencesDialog)
@@ -250,7 +242,7 @@ def _notification(recipient: str):
 async def test_admin_channel_dialog_keeps_secrets_in_the_keyring_and_reloads_the_runtime(
         qtbot, sqlite_services, admin, alarm_stack, layout_settings, memory_keyring):
     runtime, _, notify = alarm_stack
-    window = await _window(qtbot, sqlite_services, admin, runtime, layout_settings)
+    window = await open_alarms_window(qtbot, sqlite_services, admin, runtime, layout_settings, **QUIET_PUMP)
     window.registry.action("notifications.channels").trigger()
     await until(lambda: window.findChild(ChannelSettingsDialog) is not None)
     dialog = window.findChild(ChannelSettingsDialog)
@@ -292,7 +284,7 @@ async def test_a_failed_notification_shows_in_the_log_tab_and_the_status_bar(
         if any(not a.record.ok for a in attempts):
             loop.call_soon_threadsafe(lambda: logged.done() or logged.set_result(attempts))
     notify.log_listeners.append(on_logged)
-    window = await _window(qtbot, sqlite_services, admin, runtime, layout_settings)
+    window = await open_alarms_window(qtbot, sqlite_services, admin, runtime, layout_settings, **QUIET_PUMP)
     assert not window.status.notifications_label.isVisible()
     await asyncio.wrap_future(runtime.submit(ReloadNotificationSetup()))  # the new escalation chain
     await asyncio.wrap_future(runtime.submit(EscalateNow()))  # no e-mail channel configured: fails at once

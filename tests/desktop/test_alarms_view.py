@@ -15,8 +15,8 @@ from core.alarms import AlarmState, CommandFailed
 from core.fleet.live_state import LiveState
 from core.runtime.runtime import Runtime
 from desktop.dialogs.alarm_dialogs import ShelveDialog
-from desktop.main_window import MainWindow
 from desktop.theme import apply_theme
+from tests.desktop.alarms_window import open_alarms_window
 from gridroom.alarm_runtime import AlarmRuntimeService
 
 pytestmark = pytest.mark.asyncio
@@ -45,21 +45,11 @@ def alarm_runtime(sqlite_services, clock):
     runtime.stop()
 
 
-async def _window(qtbot, services, principal, runtime, settings) -> MainWindow:
-    window = MainWindow(services, runtime, principal, settings=settings)
-    qtbot.addWidget(window)
-    window.resize(1440, 900)
-    window.show()
-    window.show_view("alarms")
-    await window.idle()
-    return window
-
-
 async def test_operator_acknowledges_many_and_the_critical_banner_goes_away(
         qtbot, qapp, sqlite_services, operator, alarm_runtime, layout_settings):
     apply_theme(qapp)
     runtime, service = alarm_runtime
-    window = await _window(qtbot, sqlite_services, operator, runtime, layout_settings)
+    window = await open_alarms_window(qtbot, sqlite_services, operator, runtime, layout_settings)
     view = window.views["alarms"]
     ids = view.model.alarm_ids()
     assert ids[0] == "cell_temp_critical:rack-1/pack02/cell02"  # critical first, then newest first
@@ -90,7 +80,7 @@ async def test_operator_acknowledges_many_and_the_critical_banner_goes_away(
 
 async def test_shelving_needs_a_reason(qtbot, sqlite_services, operator, alarm_runtime, layout_settings, clock):
     runtime, service = alarm_runtime
-    window = await _window(qtbot, sqlite_services, operator, runtime, layout_settings)
+    window = await open_alarms_window(qtbot, sqlite_services, operator, runtime, layout_settings)
     view = window.views["alarms"]
     dialog = ShelveDialog("command_failed:bess-7", view)
     qtbot.addWidget(dialog)
@@ -110,7 +100,7 @@ async def test_shelving_needs_a_reason(qtbot, sqlite_services, operator, alarm_r
 
 async def test_viewer_sees_alarms_without_action_buttons(qtbot, sqlite_services, viewer, alarm_runtime, layout_settings):
     runtime, _ = alarm_runtime
-    window = await _window(qtbot, sqlite_services, viewer, runtime, layout_settings)
+    window = await open_alarms_window(qtbot, sqlite_services, viewer, runtime, layout_settings)
     view = window.views["alarms"]
     assert view.model.rowCount() == 4
     assert not view.ack_button.isVisible() and not view.ack_button.isEnabled()

@@ -17,11 +17,11 @@ from core.errors import PermissionDenied
 from core.groups import DeviceGroupService
 from core.runtime.runtime import Runtime
 from core.schedules.model import Mode, ScheduleEntry, ScheduleTarget, TargetKind
-from desktop.actions import ActionRegistry
 from desktop.dialogs.group_dialogs import ConfirmDeleteGroupDialog, RenameGroupDialog
 from desktop.views.device_groups_panel import DeviceGroupsPanel
 from desktop.views.schedule_editor_view import ScheduleEditorView
 from desktop.views.schedule_targets import ScheduleBackend
+from tests.desktop.schedule_editor_support import open_editor
 from tests.support.schedule_rig import demo_people, register_devices
 
 pytestmark = pytest.mark.asyncio
@@ -37,21 +37,6 @@ def rig(sqlite_services):
     runtime.start()
     yield type("Rig", (), dict(people=people, backend=backend, runtime=runtime, services=sqlite_services))
     runtime.stop()
-
-
-async def open_editor(qtbot, rig, role: str) -> ScheduleEditorView:
-    principal = rig.people[role]
-    view = ScheduleEditorView(rig.services, rig.runtime, principal, backend=rig.backend)
-    qtbot.addWidget(view)
-    registry = ActionRegistry(view)
-    registry.add_all(view.action_specs())
-    view.use_actions(registry)
-    registry.apply_permissions(principal, rig.services.authorizer)
-    view.resize(1200, 800)
-    view.show()
-    await view.refresh()
-    await view.tasks.idle()
-    return view
 
 
 async def open_groups(qtbot, view: ScheduleEditorView) -> DeviceGroupsPanel:

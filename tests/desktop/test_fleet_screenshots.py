@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from core.commands.history import CommandHistory
 from core.commands.model import CommandKind, CommandOutcome, CommandStatus, DeviceCommand
 from core.fleet.context import FleetContext
-from core.fleet.live_state import AvailabilityCode, LiveState
+from core.fleet.live_state import LiveState
 from core.runtime.runtime import Runtime
 from desktop.main_window import MainWindow
 from desktop.theme import apply_theme

@@ -8,12 +8,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
 
 from core.auth.roles import Role
 from core.clock import ManualClock
-from core.fleet.context import FleetContext
-from core.fleet.live_state import LiveState
 from core.forecasting.db_registry import DbRecordStore, seed_from
 from core.forecasting.default_model import shipped_registry
 from core.forecasting.registry import ModelRegistry

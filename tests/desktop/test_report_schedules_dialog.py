@@ -4,7 +4,6 @@ get no enabled action. The dialog calls the same ReportScheduleStore as `gridroo
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 from PySide6.QtCore import Qt

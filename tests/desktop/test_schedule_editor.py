@@ -19,10 +19,9 @@ from core.schedules.distribution import distribute
 from core.schedules.messages import DistributeSchedule
 from core.schedules.model import Mode, ScheduleEntry, ScheduleState, ScheduleTarget, TargetKind
 from core.schedules.records import DeliveryState
-from desktop.actions import ActionRegistry
 from desktop.models.schedule_draft_model import END, MODE, RATE, START
-from desktop.views.schedule_editor_view import ScheduleEditorView
 from desktop.views.schedule_targets import ScheduleBackend
+from tests.desktop.schedule_editor_support import open_editor
 from tests.support.schedule_rig import demo_people, register_devices
 
 pytestmark = pytest.mark.asyncio
@@ -61,21 +60,6 @@ def rig(sqlite_services):
     yield type("Rig", (), dict(people=people, backend=backend, sender=sender, runtime=runtime,
                                services=sqlite_services))
     runtime.stop()
-
-
-async def open_editor(qtbot, rig, role: str = "operator") -> ScheduleEditorView:
-    principal = rig.people[role]
-    view = ScheduleEditorView(rig.services, rig.runtime, principal, backend=rig.backend)
-    qtbot.addWidget(view)
-    registry = ActionRegistry(view)
-    registry.add_all(view.action_specs())
-    view.use_actions(registry)
-    registry.apply_permissions(principal, rig.services.authorizer)
-    view.resize(1200, 800)
-    view.show()
-    await view.refresh()
-    await view.tasks.idle()
-    return view
 
 
 def enabled(view, action_id: str) -> bool:

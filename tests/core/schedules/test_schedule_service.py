@@ -12,29 +12,17 @@ from core.audit.trail import AuditFilter
 from core.errors import PermissionDenied
 from core.schedules.errors import IllegalScheduleTransition
 from core.schedules.model import Mode, ScheduleEntry, ScheduleState, ScheduleTarget
-from core.schedules.records import AckOutcome, DeliveryState, InvalidScheduleDraft, ScheduleAck, StaleScheduleVersion
+from core.schedules.records import AckOutcome, DeliveryState, InvalidScheduleDraft, ScheduleAck
 from core.schedules.service import ScheduleService
 from tests.core.schedules.factories import limits
+from tests.support.people import make_people
 
-STRONG = "Correct-Horse-42"
 DEV = ScheduleTarget.device("bess-0007")
-
-
-def make_users(services):
-    users = services.users
-    users.create_first_admin("chief", STRONG)
-    chief = users.authenticate("chief", STRONG)
-    out = {"chief": chief}
-    for name, role in (("olga", "operator"), ("tom", "trader"), ("vic", "viewer")):
-        users.create_user(chief, name, role, STRONG)
-        users.change_password(users.authenticate(name, STRONG), STRONG, STRONG + "x")
-        out[name] = users.authenticate(name, STRONG + "x")
-    return out
 
 
 @pytest.fixture
 def setup(services, clock):
-    people = make_users(services)
+    people = make_people(services)
     svc = ScheduleService(services.db, services.audit, services.authorizer, clock,
                           limits_of=lambda device_id: limits(device_id=device_id))
     return svc, people, clock
